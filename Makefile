@@ -1,0 +1,52 @@
+# Every target bootstraps what it needs: the venv and its dependencies, Maven artifacts, the stack.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIPELINE := $(BIN)/pipeline
+N ?= 3
+
+.PHONY: help venv stack-up stack-down stack-status run-pipeline test unit integration lint typecheck clean
+
+help:
+	@echo "make run-pipeline   run the main job on the embedded stack (or the cluster in the environment)"
+	@echo "make test           lint, type-check, unit and integration tests on the real stack"
+	@echo "make stack-up / stack-down / stack-status"
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+stack-up: venv
+	$(PIPELINE) stack up
+
+stack-down: venv
+	$(PIPELINE) stack down
+
+stack-status: venv
+	$(PIPELINE) stack status
+
+run-pipeline: venv
+	$(PIPELINE) demo --count $(N)
+
+lint: venv
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest tests/unit -q
+
+integration: venv
+	$(BIN)/pytest tests/integration -q -m integration
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,64 @@
+"""The ``pipeline`` command line. Each concept's module contributes its subcommands through a
+``register(subparsers)`` function; this module only wires them and turns PipelineErrors into a clear
+message and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from pipeline.errors import ConfigError, PipelineError, RegistryUnavailableError, StackError
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _stack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline.stack import cli as stack_cli
+
+    stack_cli.register(sub)
+
+
+def _demo_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline import demo
+
+    demo.register(sub)
+
+
+_REGISTRARS = [_stack_commands, _demo_commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for registrar in _REGISTRARS:
+        registrar(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (RegistryUnavailableError, StackError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

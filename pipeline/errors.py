@@ -1,0 +1,132 @@
+"""The project's one error tree.
+
+Every error the package raises on purpose derives from :class:`PipelineError`; third-party errors are
+converted at the boundary with ``raise ... from exc``. Messages name the file, subject, topic or field
+concerned and say what was expected.
+
+    PipelineError
+    ├── ConfigError                 bad or missing settings (environment, config file, catalog keys)
+    ├── StackError                  the embedded Kafka/registry stack could not be prepared or run
+    │   ├── ToolMissingError        Java or Maven is not installed (says what to install)
+    │   ├── PortInUseError          a port the stack needs is held by another process
+    │   ├── ArtifactError           Maven could not resolve an artifact
+    │   └── ComponentFailedError    a component died or never became ready (carries its log tail)
+    ├── SchemaError                 a schema file or catalog entry is wrong
+    │   ├── SchemaLoadError         unreadable / unparsable file
+    │   └── IncompatibleSchemaError an evolution breaks the subject's compatibility level (carries the report)
+    ├── RegistryError               the Schema Registry answered with an error (HTTP status, registry code)
+    │   └── RegistryUnavailableError  it could not be reached at all
+    └── SchemaViolationError        a record or message does not fit its schema (topic, partition, offset,
+                                    field path, cause)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ArtifactError",
+    "ComponentFailedError",
+    "ConfigError",
+    "IncompatibleSchemaError",
+    "PipelineError",
+    "PortInUseError",
+    "RegistryError",
+    "RegistryUnavailableError",
+    "SchemaError",
+    "SchemaLoadError",
+    "SchemaViolationError",
+    "StackError",
+    "ToolMissingError",
+]
+
+
+class PipelineError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigError(PipelineError):
+    """Settings are missing, malformed or contradictory."""
+
+
+class StackError(PipelineError):
+    """The embedded stack could not be prepared, started or stopped."""
+
+
+class ToolMissingError(StackError):
+    """A program the stack needs (Java, Maven) is not installed or too old."""
+
+
+class PortInUseError(StackError):
+    """A port the stack wants is already held by a process the stack did not start."""
+
+    def __init__(self, component: str, port: int) -> None:
+        super().__init__(
+            f"{component}: port {port} on 127.0.0.1 is already in use by another process; "
+            f"stop it or choose another port (see `pipeline stack up --help`)"
+        )
+        self.component = component
+        self.port = port
+
+
+class ArtifactError(StackError):
+    """Maven could not resolve one of the stack's artifacts."""
+
+
+class ComponentFailedError(StackError):
+    """A component exited during start or did not become ready in time."""
+
+    def __init__(self, component: str, reason: str, log_path: str, log_tail: Sequence[str]) -> None:
+        tail = "\n".join(f"    {line}" for line in log_tail) or "    (log is empty)"
+        super().__init__(f"{component} {reason}; last lines of {log_path}:\n{tail}")
+        self.component = component
+        self.log_path = log_path
+        self.log_tail = list(log_tail)
+
+
+class SchemaError(PipelineError):
+    """A schema file or catalog entry is wrong."""
+
+
+class SchemaLoadError(SchemaError):
+    """A schema file cannot be read or parsed."""
+
+
+class IncompatibleSchemaError(SchemaError):
+    """A schema change breaks the compatibility level of its subject."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class RegistryError(PipelineError):
+    """The Schema Registry answered with an error."""
+
+    def __init__(self, message: str, status: int | None = None, code: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class RegistryUnavailableError(RegistryError):
+    """The Schema Registry could not be reached."""
+
+
+class SchemaViolationError(PipelineError):
+    """A record or a message does not fit its schema."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+        field_path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.field_path = field_path
