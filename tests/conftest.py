@@ -52,9 +52,8 @@ class StackHandle:
     def create_topic(self, prefix: str, partitions: int = 1) -> str:
         """A new topic with a unique name, created and waited for."""
         name = self.unique(prefix)
-        futures = self.admin().create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=1)]
-        )
+        admin = self.admin()  # kept referenced until the future resolves
+        futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
         futures[name].result(timeout=30)
         self._topics.append(name)
         return name

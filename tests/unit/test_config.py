@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import (
+    Secret,
+    librdkafka_config,
+    load_settings,
+    registry_client_config,
+    serde_config,
+)
+from pipeline.errors import ConfigError
+
+EMBEDDED = ("127.0.0.1:9092", "http://127.0.0.1:8081/apis/ccompat/v7")
+
+
+def test_nothing_named_means_embedded_stack() -> None:
+    settings = load_settings({}, embedded_defaults=EMBEDDED)
+    assert settings.embedded
+    assert settings.kafka.bootstrap_servers == EMBEDDED[0]
+    assert settings.registry.url == EMBEDDED[1]
+
+
+def test_named_cluster_is_used_and_nothing_embedded() -> None:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "b1:9092,b2:9092", "SCHEMA_REGISTRY_URL": "https://sr.example:8081/"}
+    settings = load_settings(env, embedded_defaults=EMBEDDED)
+    assert not settings.embedded
+    assert settings.kafka.bootstrap_servers == "b1:9092,b2:9092"
+    assert settings.registry.url == "https://sr.example:8081"
+
+
+_BOTH = {"KAFKA_BOOTSTRAP_SERVERS": "b", "SCHEMA_REGISTRY_URL": "http://sr"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param(
+            {"KAFKA_BOOTSTRAP_SERVERS": "b:9092"}, "SCHEMA_REGISTRY_URL is not set", id="registry missing"
+        ),
+        pytest.param(
+            {"SCHEMA_REGISTRY_URL": "http://sr"}, "KAFKA_BOOTSTRAP_SERVERS is not set", id="kafka missing"
+        ),
+        pytest.param({**_BOTH, "SCHEMA_REGISTRY_URL": "sr:8081"}, "must start with http", id="url scheme"),
+        pytest.param(
+            {**_BOTH, "KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL='TLS'", id="bad protocol"
+        ),
+        pytest.param(
+            {**_BOTH, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"},
+            "needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
+            id="sasl without credentials",
+        ),
+        pytest.param(
+            {**_BOTH, "SCHEMA_REGISTRY_BASIC_AUTH": "nocolon"}, "must be 'user:password'", id="basic auth"
+        ),
+    ],
+)
+def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(env, embedded_defaults=EMBEDDED)
+
+
+def test_secrets_never_reach_repr_or_str() -> None:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": "b:9092",
+        "SCHEMA_REGISTRY_URL": "https://sr",
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": "scram-sha-512",
+        "KAFKA_SASL_USERNAME": "svc",
+        "KAFKA_SASL_PASSWORD": "kafka-hunter2",
+        "SCHEMA_REGISTRY_BASIC_AUTH": "reg:registry-hunter2",
+    }
+    settings = load_settings(env)
+    text = repr(settings) + str(settings)
+    assert "hunter2" not in text
+    assert "Secret('********')" in text
+    assert librdkafka_config(settings.kafka)["sasl.password"] == "kafka-hunter2"
+    assert librdkafka_config(settings.kafka)["sasl.mechanism"] == "SCRAM-SHA-512"
+    assert registry_client_config(settings.registry)["basic.auth.user.info"] == "reg:registry-hunter2"
+
+
+def test_bearer_token_and_basic_auth_are_exclusive() -> None:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": "b",
+        "SCHEMA_REGISTRY_URL": "http://sr",
+        "SCHEMA_REGISTRY_USERNAME": "u",
+        "SCHEMA_REGISTRY_PASSWORD": "p",
+        "SCHEMA_REGISTRY_BEARER_TOKEN": "t",
+    }
+    with pytest.raises(ConfigError, match="either registry basic auth or"):
+        load_settings(env)
+
+
+def test_bearer_token_config() -> None:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": "b",
+        "SCHEMA_REGISTRY_URL": "http://sr",
+        "SCHEMA_REGISTRY_BEARER_TOKEN": "tok",
+    }
+    conf = registry_client_config(load_settings(env).registry)
+    assert conf["bearer.auth.credentials.source"] == "STATIC_TOKEN"
+    assert conf["bearer.auth.token"] == "tok"
+
+
+def test_config_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    path = tmp_path / "pipeline.toml"
+    path.write_text('[kafka]\nbootstrap_servers = "file:9092"\n[registry]\nurl = "http://file:8081"\n')
+    settings = load_settings({"PIPELINE_CONFIG": str(path), "KAFKA_BOOTSTRAP_SERVERS": "env:9092"})
+    assert settings.kafka.bootstrap_servers == "env:9092"
+    assert settings.registry.url == "http://file:8081"
+
+
+def test_config_file_rejects_unknown_keys(tmp_path: Path) -> None:
+    path = tmp_path / "pipeline.toml"
+    path.write_text('[kafka]\nbootstrap_server = "typo:9092"\n')
+    with pytest.raises(ConfigError, match=r"pipeline.toml: unknown key kafka.bootstrap_server"):
+        load_settings({"PIPELINE_CONFIG": str(path)})
+
+
+def test_secret_equality_and_reveal() -> None:
+    assert Secret("a") == Secret("a")
+    assert Secret("a").reveal() == "a"
+    assert "a" not in repr(Secret("a"))
+
+
+def test_serde_behaviour_is_pinned() -> None:
+    conf = serde_config()
+    assert conf["auto.register.schemas"] is False
+    assert conf["use.latest.version"] is False
+    assert conf["normalize.schemas"] is False
+    assert conf["subject.name.strategy"].__name__ == "topic_subject_name_strategy"
