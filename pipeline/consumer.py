@@ -1,0 +1,381 @@
+"""The consumer loop every pipeline shares: group membership with cooperative-sticky assignment, batches
+handed to a handler, offsets committed synchronously only after the batch is processed (or
+dead-lettered), retries with backoff that keep the group membership, and a clean drain on SIGINT/SIGTERM.
+
+Guarantees:
+- an offset is committed only for messages that were processed or whose dead letter was acknowledged
+  (``acks=all``): a crash in between re-delivers, never loses;
+- order within a partition is kept for the messages that succeed;
+- on revocation the processed offsets of the revoked partitions are committed, and the batch's remaining
+  messages of those partitions are left to their new owner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from pipeline.config import KafkaSettings, librdkafka_config
+from pipeline.dlq import DeadLetter, dead_letter_headers
+from pipeline.errors import PipelineError, SchemaViolationError
+from pipeline.producer import ReliableProducer
+from pipeline.retry import RetryPolicy
+
+__all__ = [
+    "CONSUMER_DEFAULTS",
+    "ConsumerLoop",
+    "ConsumerStats",
+    "DeadLetterPublisher",
+    "consumer_config",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CONSUMER_DEFAULTS: Mapping[str, Any] = {
+    "partition.assignment.strategy": "cooperative-sticky",
+    "enable.auto.commit": False,
+    "enable.auto.offset.store": False,
+    "auto.offset.reset": "earliest",
+    "max.poll.interval.ms": 300000,
+    "session.timeout.ms": 45000,
+    "fetch.min.bytes": 1,
+    "fetch.wait.max.ms": 100,
+}
+
+
+def consumer_config(
+    kafka: KafkaSettings, group_id: str, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """librdkafka consumer settings: connection, our defaults, then ``overrides``."""
+    conf = {**librdkafka_config(kafka), **CONSUMER_DEFAULTS, "group.id": group_id, **(overrides or {})}
+    if conf.get("enable.auto.commit"):
+        raise PipelineError("enable.auto.commit must stay off: the loop commits only what it processed")
+    return conf
+
+
+@dataclass
+class ConsumerStats:
+    consumed: int = 0
+    processed: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    batches: int = 0
+    commits: int = 0
+    dead_lettered_by_stage: dict[str, int] = field(default_factory=dict)
+
+
+class DeadLetterPublisher:
+    """Writes dead letters with the original key, value and headers, plus the ``dlq.*`` envelope."""
+
+    def __init__(
+        self,
+        producer: ReliableProducer,
+        dlq_topic_for: Callable[[str], str],
+        *,
+        consumer_group: str | None = None,
+        app: str | None = None,
+    ) -> None:
+        self.producer = producer
+        self.dlq_topic_for = dlq_topic_for
+        self.consumer_group = consumer_group
+        self.app = app
+
+    def from_message(self, msg: Message, stage: str, error: BaseException, attempts: int) -> None:
+        """Queue a dead letter for a consumed message; ``flush`` acknowledges it."""
+        _, timestamp = msg.timestamp()
+        letter = DeadLetter(
+            stage=stage,
+            error_class=type(error).__name__,
+            error_message=str(error),
+            attempts=attempts,
+            original_topic=msg.topic(),
+            original_partition=msg.partition(),
+            original_offset=msg.offset(),
+            original_timestamp=timestamp,
+            consumer_group=self.consumer_group,
+            field_path=getattr(error, "field_path", None),
+        )
+        headers: list[tuple[str, str | bytes | None]] = list(msg.headers() or [])  # type: ignore[arg-type]
+        headers.extend(dead_letter_headers(letter))
+        self.producer.produce(
+            self.dlq_topic_for(str(msg.topic())), value=msg.value(), key=msg.key(), headers=headers
+        )
+
+    def rejected_record(
+        self,
+        topic: str,
+        payload: bytes,
+        key: bytes | None,
+        error: BaseException,
+        *,
+        subject: str | None,
+        schema_version: int | None,
+    ) -> None:
+        """Queue a producer-side dead letter: ``payload`` is the rejected record as JSON."""
+        letter = DeadLetter(
+            stage="serialize",
+            error_class=type(error).__name__,
+            error_message=str(error),
+            original_topic=topic,
+            field_path=getattr(error, "field_path", None),
+            subject=subject,
+            schema_version=schema_version,
+            producer_app=self.app,
+            content_type="application/json",
+        )
+        headers: list[tuple[str, str | bytes | None]] = list(dead_letter_headers(letter))
+        self.producer.produce(self.dlq_topic_for(topic), value=payload, key=key, headers=headers)
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Wait until every queued dead letter is acknowledged; raises DeliveryError otherwise."""
+        self.producer.flush(timeout)
+
+
+class ConsumerLoop(Generic[T]):
+    """Consume ``topics`` in a group, decode each message with ``decode``, hand batches to ``handle``.
+
+    ``handle`` takes a list of decoded records. When it raises, the batch is retried record by record
+    (so one poison record cannot hold back the others): each record gets ``retry.max_attempts`` tries
+    with backoff, then goes to the dead-letter queue. Errors raised by ``decode`` (SchemaViolationError)
+    go to the dead-letter queue at once. Without a ``dlq``, an exhausted message stops the loop with the
+    error and its offset stays uncommitted.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        topics: Sequence[str],
+        decode: Callable[[Message], T],
+        handle: Callable[[list[T]], None],
+        *,
+        dlq: DeadLetterPublisher | None = None,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 500,
+        batch_timeout: float = 0.5,
+        consumer: Consumer | None = None,
+        sleep_slice: float = 0.2,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._config = dict(config)
+        self.group_id = str(self._config["group.id"])
+        self.topics = list(topics)
+        self._decode = decode
+        self._handle = handle
+        self._dlq = dlq
+        self.retry = retry or RetryPolicy()
+        self.batch_size = batch_size
+        self.batch_timeout = batch_timeout
+        self._consumer = consumer or Consumer(self._config)
+        self._sleep_slice = sleep_slice
+        self._rng = rng or random.Random()
+        self._stop = threading.Event()
+        self._pending: dict[tuple[str, int], int] = {}  # processed, not yet committed: next offset
+        self._revoked: set[tuple[str, int]] = set()
+        self.stats = ConsumerStats()
+        self.on_batch: Callable[[ConsumerStats], None] | None = None
+
+    # -- control -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to finish the current batch, commit and close."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(
+        self,
+        *,
+        max_messages: int | None = None,
+        idle_timeout: float | None = None,
+        handle_signals: bool = True,
+    ) -> ConsumerStats:
+        """Run until ``stop()``, SIGINT/SIGTERM, ``max_messages`` handled, or ``idle_timeout`` seconds with
+        no message. Always commits what was processed and closes the consumer."""
+        restore = self._install_signal_handlers() if handle_signals else {}
+        self._consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        last_message = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                messages = self._consumer.consume(num_messages=self.batch_size, timeout=self.batch_timeout)
+                batch = [m for m in messages if not self._is_event(m)]
+                if not batch:
+                    if idle_timeout is not None and time.monotonic() - last_message >= idle_timeout:
+                        break
+                    continue
+                last_message = time.monotonic()
+                self._process_batch(batch)
+                self._commit()
+                if self.on_batch is not None:
+                    self.on_batch(self.stats)
+                if max_messages is not None and self.stats.consumed >= max_messages:
+                    break
+        finally:
+            try:
+                self._commit()
+            finally:
+                self._consumer.close()
+                for signum, handler in restore.items():
+                    signal.signal(signum, handler)
+        return self.stats
+
+    def lag(self) -> int:
+        """Messages between the group's position and the end of each assigned partition."""
+        total = 0
+        with contextlib.suppress(KafkaException, RuntimeError):
+            for tp in self._consumer.position(self._consumer.assignment()):
+                _low, high = self._consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+                total += max(0, high - tp.offset) if tp.offset >= 0 else 0
+        return total
+
+    # -- the batch ---------------------------------------------------------------------------
+
+    def _process_batch(self, batch: list[Message]) -> None:
+        self.stats.batches += 1
+        self.stats.consumed += len(batch)
+        decoded: list[tuple[Message, T]] = []
+        for msg in batch:
+            try:
+                decoded.append((msg, self._decode(msg)))
+            except SchemaViolationError as exc:
+                self._dead_letter(msg, "deserialize", exc, attempts=1)
+        if decoded:
+            try:
+                self._handle([record for _, record in decoded])
+            except Exception as exc:
+                log.warning(
+                    "batch of %d failed (%s: %s); retrying record by record",
+                    len(decoded),
+                    type(exc).__name__,
+                    exc,
+                )
+                for msg, record in decoded:
+                    if self._key(msg) in self._revoked:
+                        continue  # its new owner will process it
+                    self._process_one(msg, record)
+            else:
+                self.stats.processed += len(decoded)
+                for msg, _ in decoded:
+                    self._mark_done(msg)
+        if self._dlq is not None:
+            self._dlq.flush()  # acknowledged before any offset of this batch is committed
+
+    def _process_one(self, msg: Message, record: T) -> None:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                self._handle([record])
+            except Exception as exc:
+                if self.retry.should_retry(exc, attempts) and not self._stop.is_set():
+                    self.stats.retries += 1
+                    self._wait_keeping_membership(self.retry.backoff(attempts, self._rng))
+                    if self._key(msg) in self._revoked:
+                        return
+                    continue
+                self._dead_letter(msg, "process", exc, attempts)
+                return
+            self.stats.processed += 1
+            self._mark_done(msg)
+            return
+
+    def _dead_letter(self, msg: Message, stage: str, error: BaseException, attempts: int) -> None:
+        if self._dlq is None:
+            raise PipelineError(
+                f"topic {msg.topic()} partition {msg.partition()} offset {msg.offset()}: {stage} failed "
+                f"after {attempts} attempt(s) and no dead-letter queue is configured: {error}"
+            ) from error
+        self._dlq.from_message(msg, stage, error, attempts)
+        self.stats.dead_lettered += 1
+        self.stats.dead_lettered_by_stage[stage] = self.stats.dead_lettered_by_stage.get(stage, 0) + 1
+        self._mark_done(msg)
+
+    def _wait_keeping_membership(self, seconds: float) -> None:
+        """Sleep ``seconds`` while polling (all partitions paused), so the group keeps us."""
+        assignment = self._consumer.assignment()
+        self._consumer.pause(assignment)
+        deadline = time.monotonic() + seconds
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                msg = self._consumer.poll(min(self._sleep_slice, remaining))
+                if msg is not None and not self._is_event(msg):
+                    # A partition assigned during the wait is not paused: rewind it and pause it too.
+                    tp = TopicPartition(str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0))
+                    self._consumer.pause([tp])
+                    self._consumer.seek(tp)
+        finally:
+            self._consumer.resume(self._consumer.assignment())
+
+    # -- offsets -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(msg: Message) -> tuple[str, int]:
+        return (str(msg.topic()), int(msg.partition() or 0))
+
+    def _mark_done(self, msg: Message) -> None:
+        key = self._key(msg)
+        if key not in self._revoked:
+            self._pending[key] = int(msg.offset() or 0) + 1
+
+    def _commit(self, only: Iterable[tuple[str, int]] | None = None) -> None:
+        keys = list(self._pending) if only is None else [k for k in only if k in self._pending]
+        if not keys:
+            return
+        offsets = [
+            TopicPartition(topic, partition, self._pending[(topic, partition)]) for topic, partition in keys
+        ]
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError) and error.code() == KafkaError._NO_OFFSET:
+                return
+            # Lost ownership (rebalance): the new owner re-reads from the last commit; nothing is lost.
+            log.warning("commit of %s failed: %s", offsets, exc)
+        else:
+            self.stats.commits += 1
+        for key in keys:
+            self._pending.pop(key, None)
+
+    # -- rebalance and signals -----------------------------------------------------------------
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self._revoked.discard((tp.topic, tp.partition))
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        self._commit(only=keys)
+        self._revoked.update(keys)
+        for key in keys:
+            self._pending.pop(key, None)
+
+    def _is_event(self, msg: Message) -> bool:
+        error = msg.error()
+        if error is None:
+            return False
+        if error.code() != KafkaError._PARTITION_EOF:
+            log.warning("consumer event: %s", error)
+            if error.fatal():
+                raise KafkaException(error)
+        return True
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous: dict[int, Any] = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda _sig, _frame: self.stop())
+        return previous

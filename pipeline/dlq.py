@@ -1,0 +1,160 @@
+"""The dead-letter envelope: what a DLQ message carries and how to read it back. Pure.
+
+A DLQ message keeps the original **key, value and headers untouched** and adds headers prefixed
+``dlq.``. Consumer-side entries (stages ``deserialize`` and ``process``) carry the original bytes;
+producer-side entries (stage ``serialize``) carry the rejected record as JSON, since it cannot be Avro.
+
+| header | meaning |
+|---|---|
+| dlq.stage | serialize / deserialize / process |
+| dlq.error.class, dlq.error.message | the error's class name and message |
+| dlq.attempts | how many times processing was tried |
+| dlq.time | when it was dead-lettered (ISO 8601, UTC) |
+| dlq.original.topic / .partition / .offset / .timestamp | where the message was (consumer side) |
+| dlq.consumer.group | the group that gave up on it |
+| dlq.field.path | the offending field, when known |
+| dlq.subject, dlq.schema.version | the schema it was checked against (producer side) |
+| dlq.producer.app | the application that produced it (producer side) |
+| dlq.content.type | application/json for producer-side entries |
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+__all__ = [
+    "PREFIX",
+    "STAGES",
+    "DeadLetter",
+    "dead_letter_headers",
+    "parse_dead_letter",
+    "record_to_json",
+    "split_headers",
+]
+
+PREFIX = "dlq."
+STAGES = ("serialize", "deserialize", "process")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Why and from where a message was dead-lettered."""
+
+    stage: str
+    error_class: str
+    error_message: str
+    attempts: int = 1
+    time: datetime = dataclasses.field(default_factory=lambda: datetime.now(UTC))
+    original_topic: str | None = None
+    original_partition: int | None = None
+    original_offset: int | None = None
+    original_timestamp: int | None = None
+    consumer_group: str | None = None
+    field_path: str | None = None
+    subject: str | None = None
+    schema_version: int | None = None
+    producer_app: str | None = None
+    content_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"stage {self.stage!r} is not one of {STAGES}")
+
+
+_FIELDS = {
+    "stage": "stage",
+    "error_class": "error.class",
+    "error_message": "error.message",
+    "attempts": "attempts",
+    "time": "time",
+    "original_topic": "original.topic",
+    "original_partition": "original.partition",
+    "original_offset": "original.offset",
+    "original_timestamp": "original.timestamp",
+    "consumer_group": "consumer.group",
+    "field_path": "field.path",
+    "subject": "subject",
+    "schema_version": "schema.version",
+    "producer_app": "producer.app",
+    "content_type": "content.type",
+}
+_INTS = {"attempts", "original_partition", "original_offset", "original_timestamp", "schema_version"}
+_MAX_MESSAGE = 4000
+
+
+def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
+    """The ``dlq.*`` headers for ``letter`` (absent values are left out)."""
+    headers: list[tuple[str, bytes]] = []
+    for attr, name in _FIELDS.items():
+        value = getattr(letter, attr)
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            text = value.astimezone(UTC).isoformat()
+        elif attr == "error_message":
+            text = str(value)[:_MAX_MESSAGE]
+        else:
+            text = str(value)
+        headers.append((PREFIX + name, text.encode("utf-8")))
+    return headers
+
+
+def split_headers(
+    headers: Sequence[tuple[str, bytes | None]] | None,
+) -> tuple[list[tuple[str, bytes | None]], dict[str, str]]:
+    """Separate a DLQ message's headers into the original ones and the ``dlq.*`` ones."""
+    original: list[tuple[str, bytes | None]] = []
+    ours: dict[str, str] = {}
+    for name, value in headers or []:
+        if name.startswith(PREFIX):
+            ours[name[len(PREFIX) :]] = (value or b"").decode("utf-8", errors="replace")
+        else:
+            original.append((name, value))
+    return original, ours
+
+
+def parse_dead_letter(headers: Sequence[tuple[str, bytes | None]] | None) -> DeadLetter:
+    """Read the envelope back from a DLQ message's headers; raises ValueError when it has none."""
+    _, ours = split_headers(headers)
+    if "stage" not in ours:
+        raise ValueError("message has no dlq.stage header: not a dead letter")
+    values: dict[str, Any] = {}
+    for attr, name in _FIELDS.items():
+        if name not in ours:
+            continue
+        raw = ours[name]
+        if attr in _INTS:
+            values[attr] = int(raw)
+        elif attr == "time":
+            values[attr] = datetime.fromisoformat(raw)
+        else:
+            values[attr] = raw
+    return DeadLetter(**values)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$bytes_base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return repr(value)
+
+
+def record_to_json(record: Any) -> bytes:
+    """A producer-side rejected record as JSON, whatever it holds (bytes as base64, dates ISO 8601)."""
+    return json.dumps(record, default=_json_default, sort_keys=True).encode("utf-8")

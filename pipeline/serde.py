@@ -1,0 +1,234 @@
+"""Avro encoding and decoding in Confluent's wire format, with registry lookups cached.
+
+Built for throughput: schemas are parsed once (fastavro), writer schemas are fetched once per schema id,
+and when the writer schema is the reader schema no resolution is done at all. The bytes are identical
+to confluent-kafka's ``AvroSerializer`` and readable by its ``AvroDeserializer`` (and the other way
+round); ``tests/integration/test_serde_interop.py`` holds us to that.
+
+Which schema a producer writes with is explicit: the exact schema text it was built with (the catalog's,
+as the generated module embeds it). Its id is looked up by content under the subject once; a schema
+that was never registered is an error that says to run ``make register-schemas`` -- producers never
+register schemas themselves.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import fastavro
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from fastavro.validation import ValidationError, validate
+
+from pipeline import wire
+from pipeline.errors import RegistryError, RegistryUnavailableError, SchemaViolationError
+
+__all__ = [
+    "AvroDecoder",
+    "AvroEncoder",
+    "CorruptPayloadError",
+    "InvalidRecordError",
+    "SchemaMismatchError",
+    "SchemaResolver",
+    "UnknownSchemaError",
+    "parse",
+]
+
+
+class UnknownSchemaError(SchemaViolationError):
+    """The message names a schema id the registry does not know."""
+
+
+class CorruptPayloadError(SchemaViolationError):
+    """The Avro body cannot be read with its writer schema (truncated, corrupt, trailing bytes)."""
+
+
+class SchemaMismatchError(SchemaViolationError):
+    """The writer schema cannot be resolved to the reader's (e.g. another record's schema id)."""
+
+
+class InvalidRecordError(SchemaViolationError):
+    """A record to be produced does not fit its schema."""
+
+
+def parse(schema: Any, named: Mapping[str, Any] | None = None) -> Any:
+    """Parse a schema (JSON text or object) with fastavro, given already-parsed named types."""
+    obj = json.loads(schema) if isinstance(schema, str) else schema
+    return fastavro.parse_schema(obj, named_schemas=dict(named or {}))
+
+
+def _registry_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a SchemaRegistryClient call, converting its errors to ours."""
+    try:
+        return call(*args, **kwargs)
+    except SchemaRegistryError as exc:
+        if (exc.http_status_code and exc.http_status_code >= 500) or exc.http_status_code in (-1, None):
+            raise RegistryUnavailableError(f"{what}: registry error {exc}", exc.http_status_code) from exc
+        raise RegistryError(f"{what}: {exc.error_message}", exc.http_status_code, exc.error_code) from exc
+    except (OSError, ConnectionError) as exc:
+        raise RegistryUnavailableError(f"{what}: registry unreachable: {exc}") from exc
+    except Exception as exc:  # requests/httpx transport errors arrive untyped from the client
+        if type(exc).__module__.split(".")[0] in {"httpx", "requests", "urllib3", "httpcore"}:
+            raise RegistryUnavailableError(f"{what}: registry unreachable: {exc}") from exc
+        raise
+
+
+class SchemaResolver:
+    """Registry lookups with caches: schema id -> parsed writer schema, (subject, schema) -> id.
+
+    Thread-safe; each distinct schema is fetched and parsed once per process."""
+
+    def __init__(self, client: SchemaRegistryClient) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._by_id: dict[int, Any] = {}
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def writer_schema(self, schema_id: int) -> Any:
+        """The parsed schema registered under ``schema_id``, references resolved."""
+        parsed = self._by_id.get(schema_id)
+        if parsed is not None:
+            return parsed
+        with self._lock:
+            if schema_id not in self._by_id:
+                try:
+                    schema = _registry_call(f"schema id {schema_id}", self._client.get_schema, schema_id)
+                except RegistryError as exc:
+                    if exc.status == 404:
+                        raise UnknownSchemaError(
+                            f"schema id {schema_id} is not known to the registry"
+                        ) from exc
+                    raise
+                named: dict[str, Any] = {}
+                self._resolve_references(schema, named)
+                self._by_id[schema_id] = parse(schema.schema_str, named)
+            return self._by_id[schema_id]
+
+    def _resolve_references(self, schema: Schema, named: dict[str, Any]) -> None:
+        for ref in schema.references or []:
+            if ref.name in named:
+                continue
+            version = _registry_call(
+                f"reference {ref.name} ({ref.subject} v{ref.version})",
+                self._client.get_version,
+                ref.subject,
+                ref.version,
+            )
+            self._resolve_references(version.schema, named)
+            fastavro.parse_schema(json.loads(version.schema.schema_str), named_schemas=named)
+
+    def schema_id(self, subject: str, schema: Schema) -> int:
+        """The id of exactly ``schema`` under ``subject``; raises RegistryError when it is not registered."""
+        key = (subject, schema.schema_str or "")
+        found = self._ids.get(key)
+        if found is not None:
+            return found
+        try:
+            registered = _registry_call(
+                f"subject {subject}", self._client.lookup_schema, subject, schema, normalize_schemas=False
+            )
+        except RegistryError as exc:
+            if exc.status == 404:
+                raise RegistryError(
+                    f"subject {subject}: this schema is not registered; run `make register-schemas` "
+                    f"(producers never register schemas themselves)",
+                    404,
+                    exc.code,
+                ) from exc
+            raise
+        with self._lock:
+            self._ids[key] = registered.schema_id
+        return int(registered.schema_id)
+
+
+@dataclass(frozen=True)
+class AvroEncoder:
+    """Encodes datums with one schema under one schema id."""
+
+    parsed: Any
+    schema_id: int
+    subject: str
+
+    def encode(self, datum: Any) -> bytes:
+        """Framed Avro bytes for ``datum``; raises InvalidRecordError naming the field."""
+        buf = io.BytesIO()
+        buf.write(wire.header(self.schema_id))
+        try:
+            fastavro.schemaless_writer(buf, self.parsed, datum)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            raise self._explain(datum, exc) from exc
+        return buf.getvalue()
+
+    def _explain(self, datum: Any, exc: Exception) -> InvalidRecordError:
+        field_path: str | None = None
+        detail = str(exc)
+        try:
+            validate(datum, self.parsed, raise_errors=True)
+        except ValidationError as verr:
+            first = verr.errors[0]
+            field_path, detail = first.field, f"{first.field} is {first.datum!r}, expected {first.schema}"
+        except Exception:  # validate can trip on the same bad datum; keep the writer's message
+            pass
+        return InvalidRecordError(
+            f"subject {self.subject}: record does not fit its schema: {detail}", field_path=field_path
+        )
+
+
+class AvroDecoder:
+    """Decodes framed Avro bytes into datums of one reader schema, whatever schema id wrote them."""
+
+    def __init__(self, resolver: SchemaResolver, reader: Any, *, topic: str | None = None) -> None:
+        self._resolver = resolver
+        self._reader = reader
+        self._reader_form = fastavro.schema.to_parsing_canonical_form(reader)
+        self._topic = topic
+        self._plans: dict[int, tuple[Any, Any]] = {}
+
+    def _plan(self, schema_id: int) -> tuple[Any, Any]:
+        plan = self._plans.get(schema_id)
+        if plan is None:
+            writer = self._resolver.writer_schema(schema_id)
+            same = fastavro.schema.to_parsing_canonical_form(writer) == self._reader_form
+            plan = (writer, None if same else self._reader)
+            self._plans[schema_id] = plan
+        return plan
+
+    def decode(self, data: bytes) -> Any:
+        """The datum in ``data``; raises WireFormatError, UnknownSchemaError, SchemaMismatchError or
+        CorruptPayloadError."""
+        schema_id, body = wire.unframe(data)
+        writer, reader = self._plan(schema_id)
+        stream = io.BytesIO(body)
+        try:
+            datum = fastavro.schemaless_reader(stream, writer, reader)
+        except fastavro.read.SchemaResolutionError as exc:
+            raise SchemaMismatchError(
+                f"schema id {schema_id} cannot be read as the topic's schema: {str(exc)[:300]}",
+                topic=self._topic,
+            ) from exc
+        except (
+            EOFError,
+            ValueError,
+            IndexError,
+            UnicodeDecodeError,
+            OverflowError,
+            TypeError,
+            KeyError,
+        ) as exc:
+            raise CorruptPayloadError(
+                f"Avro body ({len(body)} bytes, schema id {schema_id}) is corrupt: "
+                f"{type(exc).__name__}: {exc}",
+                topic=self._topic,
+            ) from exc
+        if stream.tell() != len(body):
+            raise CorruptPayloadError(
+                f"Avro body (schema id {schema_id}) has {len(body) - stream.tell()} "
+                "trailing bytes after the record",
+                topic=self._topic,
+            )
+        return datum

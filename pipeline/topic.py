@@ -1,0 +1,239 @@
+"""Typed producer and consumer for one topic: the runtime every generated pipeline binds to.
+
+Generated modules supply the topic, the schemas and two conversions (typed object <-> Avro datum);
+everything else -- wire format, registry lookups, delivery accounting, the consumer loop, retries and
+the dead-letter queue -- lives here, written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from confluent_kafka import Message
+
+from pipeline.consumer import ConsumerLoop, ConsumerStats, DeadLetterPublisher
+from pipeline.dlq import record_to_json
+from pipeline.errors import SchemaViolationError
+from pipeline.producer import ReliableProducer
+from pipeline.retry import RetryPolicy
+from pipeline.serde import AvroDecoder, AvroEncoder, InvalidRecordError
+
+__all__ = [
+    "AvroKeyCodec",
+    "KeyCodec",
+    "KeyDecodeError",
+    "Received",
+    "SendResult",
+    "StringKeyCodec",
+    "TopicConsumer",
+    "TopicProducer",
+]
+
+T = TypeVar("T")
+
+
+class KeyDecodeError(SchemaViolationError):
+    """A message key that will not decode."""
+
+
+class KeyCodec(Protocol):
+    def encode(self, key: Any) -> bytes | None: ...
+    def decode(self, data: bytes | None) -> Any: ...
+
+
+class StringKeyCodec:
+    """UTF-8 string keys, as confluent-kafka's StringSerializer writes them (no framing)."""
+
+    def encode(self, key: Any) -> bytes | None:
+        return None if key is None else str(key).encode("utf-8")
+
+    def decode(self, data: bytes | None) -> str | None:
+        if data is None:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KeyDecodeError(f"key is not valid UTF-8: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class AvroKeyCodec:
+    """Avro keys in the wire format."""
+
+    encoder: AvroEncoder
+    decoder: AvroDecoder
+
+    def encode(self, key: Any) -> bytes | None:
+        return None if key is None else self.encoder.encode(key)
+
+    def decode(self, data: bytes | None) -> Any:
+        if data is None:
+            return None
+        try:
+            return self.decoder.decode(data)
+        except SchemaViolationError as exc:
+            raise KeyDecodeError(f"key does not decode: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one ``send``: queued for the topic, or rejected (and dead-lettered)."""
+
+    accepted: bool
+    error: InvalidRecordError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Received(Generic[T]):
+    """One consumed message: the typed value and where it came from."""
+
+    value: T | None
+    key: Any
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    headers: Sequence[tuple[str, bytes | None]] | None
+
+
+class TopicProducer(Generic[T]):
+    """Sends typed objects to one topic. A record that does not fit the schema is not sent: it goes to
+    the dead-letter queue as JSON and ``send`` returns a rejected SendResult (it never raises for it)."""
+
+    def __init__(
+        self,
+        producer: ReliableProducer,
+        topic: str,
+        encoder: AvroEncoder,
+        to_datum: Callable[[T], Any],
+        *,
+        key_codec: KeyCodec | None = None,
+        dlq: DeadLetterPublisher | None = None,
+        schema_version: int | None = None,
+    ) -> None:
+        self.producer = producer
+        self.topic = topic
+        self._encoder = encoder
+        self._to_datum = to_datum
+        self._keys = key_codec or StringKeyCodec()
+        self._dlq = dlq
+        self._schema_version = schema_version
+        self.sent = 0
+        self.rejected = 0
+
+    def send(
+        self, value: T | None, key: Any = None, headers: list[tuple[str, str | bytes | None]] | None = None
+    ) -> SendResult:
+        key_bytes = self._keys.encode(key)
+        try:
+            payload = None if value is None else self._encoder.encode(self._to_datum(value))
+        except InvalidRecordError as exc:
+            return self._reject(value, key_bytes, exc)
+        except (TypeError, ValueError, AttributeError) as exc:  # the typed -> datum conversion itself failed
+            return self._reject(value, key_bytes, InvalidRecordError(f"topic {self.topic}: {exc}"))
+        self.producer.produce(self.topic, value=payload, key=key_bytes, headers=headers)
+        self.sent += 1
+        return SendResult(True)
+
+    def _reject(self, value: Any, key: bytes | None, error: InvalidRecordError) -> SendResult:
+        self.rejected += 1
+        if self._dlq is None:
+            raise error
+        self._dlq.rejected_record(
+            self.topic,
+            record_to_json(value),
+            key,
+            error,
+            subject=self._encoder.subject,
+            schema_version=self._schema_version,
+        )
+        return SendResult(False, error)
+
+    def flush(self, timeout: float = 60.0) -> None:
+        self.producer.flush(timeout)
+        if self._dlq is not None and self._dlq.producer is not self.producer:
+            self._dlq.flush(timeout)
+
+    close = flush
+
+    def __enter__(self) -> TopicProducer[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is None:
+            self.close()
+
+
+class TopicConsumer(Generic[T]):
+    """Consumes one topic in a group and hands batches of ``Received[T]`` to a handler."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        topic: str,
+        decoder: AvroDecoder,
+        from_datum: Callable[[Any], T],
+        *,
+        key_codec: KeyCodec | None = None,
+        dlq: DeadLetterPublisher | None = None,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 500,
+        batch_timeout: float = 0.5,
+    ) -> None:
+        self.topic = topic
+        self._decoder = decoder
+        self._from_datum = from_datum
+        self._keys = key_codec or StringKeyCodec()
+        self._loop_args: dict[str, Any] = {
+            "config": config,
+            "dlq": dlq,
+            "retry": retry,
+            "batch_size": batch_size,
+            "batch_timeout": batch_timeout,
+        }
+        self.loop: ConsumerLoop[Received[T]] | None = None
+
+    def decode(self, msg: Message) -> Received[T]:
+        raw = msg.value()
+        value = None if raw is None else self._from_datum(self._decoder.decode(raw))
+        return Received(
+            value,
+            self._keys.decode(msg.key()),
+            str(msg.topic()),
+            int(msg.partition() or 0),
+            int(msg.offset() or 0),
+            msg.timestamp()[1],
+            msg.headers(),  # type: ignore[arg-type]
+        )
+
+    def run(
+        self,
+        handle: Callable[[list[Received[T]]], None],
+        *,
+        max_messages: int | None = None,
+        idle_timeout: float | None = None,
+        handle_signals: bool = True,
+        on_batch: Callable[[ConsumerStats], None] | None = None,
+    ) -> ConsumerStats:
+        """Run the loop (see ConsumerLoop.run) with ``handle`` taking batches of received messages."""
+        args = self._loop_args
+        self.loop = ConsumerLoop(
+            args["config"],
+            [self.topic],
+            self.decode,
+            handle,
+            dlq=args["dlq"],
+            retry=args["retry"],
+            batch_size=args["batch_size"],
+            batch_timeout=args["batch_timeout"],
+        )
+        self.loop.on_batch = on_batch
+        return self.loop.run(
+            max_messages=max_messages, idle_timeout=idle_timeout, handle_signals=handle_signals
+        )
+
+    def stop(self) -> None:
+        if self.loop is not None:
+            self.loop.stop()
