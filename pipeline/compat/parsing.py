@@ -1,0 +1,325 @@
+"""Turn Avro schema JSON into the :mod:`pipeline.compat.model` tree, with Avro Java's parsing rules.
+
+The rules are those of ``org.apache.avro.Schema.Parser`` (1.12), which Confluent Schema Registry uses:
+
+* names: a dotted ``name`` carries its own namespace; otherwise ``namespace``, otherwise the enclosing
+  named type's namespace; ``""`` is the null namespace. Simple names, enum symbols and alias names must
+  match ``[A-Za-z_][A-Za-z0-9_]*`` (Unicode letters allowed, as in Java). A type may not be defined twice
+  and may not be named after a primitive.
+* references: a bare name is looked up in the current namespace first, then as written. Names that the
+  document does not define are looked up in ``named_types`` (full name -> schema), the way Confluent
+  resolves schema references; each such schema is parsed on its own (null enclosing namespace).
+* aliases of a named type are qualified with that type's namespace (Java's ``getAliases()``); field
+  aliases are plain names.
+* ``default`` values are validated only when ``validate_defaults`` is true: Confluent parses a *new*
+  schema strictly and schemas it already stores leniently. A union default may match any branch (Java
+  1.12's ``isValidDefault``). Logical types are kept for messages but never validated: Java ignores an
+  invalid logical type, and resolution ignores logical types altogether.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pipeline.compat.model import (
+    NO_DEFAULT,
+    PRIMITIVE_TYPES,
+    Array,
+    Enum,
+    Field,
+    Fixed,
+    Map,
+    Name,
+    NamedSchema,
+    Primitive,
+    Record,
+    Schema,
+    Union,
+    describe,
+)
+from pipeline.errors import SchemaLoadError
+
+__all__ = ["SchemaInput", "load_json", "parse_schema"]
+
+SchemaInput = Mapping[str, Any] | Sequence[Any] | str
+"""A schema as parsed JSON (object, union array, type name) or as JSON text."""
+
+_INT_RANGE = range(-(2**31), 2**31)
+_LONG_RANGE = range(-(2**63), 2**63)
+_ORDERS = frozenset({"ASCENDING", "DESCENDING", "IGNORE"})
+
+
+def load_json(value: SchemaInput, what: str) -> Any:
+    """The JSON value of a schema input: text that starts with ``{``, ``[`` or ``"`` is parsed as JSON;
+    any other string is a type name (``"int"``, ``"com.example.Money"``); objects and lists are used as
+    they are. Raises :class:`SchemaLoadError` naming ``what`` if the text is not JSON."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("{", "[", '"'):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SchemaLoadError(f"{what}: not valid JSON: {exc}") from exc
+        return text
+    return value
+
+
+def parse_schema(
+    value: SchemaInput,
+    *,
+    named_types: Mapping[str, SchemaInput] | None = None,
+    validate_defaults: bool = True,
+    what: str = "schema",
+) -> Schema:
+    """Parse and validate one Avro schema.
+
+    ``named_types`` maps full names of types defined elsewhere to their schemas; ``what`` names the
+    schema in error messages (a file name, "new schema", "version 2"). Raises :class:`SchemaLoadError`
+    when the JSON is not a valid Avro schema; the message says where and what was expected.
+    """
+    parser = _Parser(what, named_types or {}, validate_defaults)
+    try:
+        root = parser.parse(load_json(value, what), None, "")
+        parser.check_defaults()
+    except RecursionError as exc:
+        raise SchemaLoadError(f"{what}: schema is nested too deeply to check") from exc
+    return root
+
+
+class _Parser:
+    def __init__(self, what: str, known: Mapping[str, SchemaInput], validate_defaults: bool) -> None:
+        self.what = what
+        self.known = known
+        self.validate_defaults = validate_defaults
+        self.names: dict[str, NamedSchema] = {}
+        self.loading: set[str] = set()
+        self.defaulted: list[tuple[Record, Field, str]] = []
+
+    def fail(self, message: str, path: str) -> SchemaLoadError:
+        return SchemaLoadError(f"{self.what}: invalid Avro schema at {path or '/'}: {message}")
+
+    def parse(self, node: Any, namespace: str | None, path: str) -> Schema:
+        if isinstance(node, str):
+            return self.resolve(node, namespace, path)
+        if isinstance(node, list):
+            return self.union(node, namespace, path)
+        if not isinstance(node, dict):
+            raise self.fail(
+                f"expected a type name, an object or a union array, found {json.dumps(node)}", path
+            )
+        kind = node.get("type")
+        if not isinstance(kind, str):
+            raise self.fail('an object schema needs "type" naming a type', path)
+        if kind in PRIMITIVE_TYPES:
+            logical = node.get("logicalType")
+            return Primitive(kind, logical if isinstance(logical, str) else None)
+        if kind in ("record", "error"):
+            return self.record(node, namespace, path, is_error=kind == "error")
+        if kind == "enum":
+            return self.enum(node, namespace, path)
+        if kind == "fixed":
+            return self.fixed(node, namespace, path)
+        if kind == "array":
+            if "items" not in node:
+                raise self.fail('array has no "items"', path)
+            return Array(self.parse(node["items"], namespace, f"{path}/items"))
+        if kind == "map":
+            if "values" not in node:
+                raise self.fail('map has no "values"', path)
+            return Map(self.parse(node["values"], namespace, f"{path}/values"))
+        return self.resolve(kind, namespace, f"{path}/type")
+
+    # -- names -------------------------------------------------------------------------------------
+
+    def resolve(self, ref: str, namespace: str | None, path: str) -> Schema:
+        if ref in PRIMITIVE_TYPES:
+            return Primitive(ref)
+        candidates = [ref] if "." in ref or not namespace else [f"{namespace}.{ref}", ref]
+        for candidate in candidates:
+            if candidate in self.names:
+                return self.names[candidate]
+        for candidate in candidates:
+            if candidate in self.known:
+                return self.load_known(candidate, path)
+        raise self.fail(
+            f"unknown type {ref!r}: define it before its first use or pass it in named types", path
+        )
+
+    def load_known(self, fullname: str, path: str) -> NamedSchema:
+        if fullname in self.loading:
+            raise self.fail(f"named type {fullname} refers to itself before it is defined", path)
+        self.loading.add(fullname)
+        node = load_json(self.known[fullname], f"{self.what}: named type {fullname}")
+        self.parse(node, None, f"[{fullname}]")
+        self.loading.discard(fullname)
+        if fullname not in self.names:
+            raise self.fail(f"the schema given for named type {fullname} does not define it", path)
+        return self.names[fullname]
+
+    def name(self, node: dict[str, Any], namespace: str | None, path: str) -> Name:
+        raw = node.get("name")
+        if not isinstance(raw, str):
+            raise self.fail(f'{node.get("type")} has no "name"', path)
+        space = node.get("namespace")
+        space = space if isinstance(space, str) else namespace
+        if "." in raw:
+            space, raw = raw.rsplit(".", 1)
+        self.check_name(raw, "name", path)
+        return Name(raw, space or None)
+
+    def check_name(self, name: str, what: str, path: str) -> None:
+        valid = bool(name) and (name[0].isalpha() or name[0] == "_")
+        if not valid or not all(c.isalnum() or c == "_" for c in name):
+            raise self.fail(f"{what} {name!r} is not a valid Avro name ([A-Za-z_][A-Za-z0-9_]*)", path)
+
+    def aliases(self, node: dict[str, Any], path: str) -> list[str]:
+        raw = node.get("aliases")
+        if raw is None:
+            return []
+        if not isinstance(raw, list) or not all(isinstance(alias, str) for alias in raw):
+            raise self.fail('"aliases" must be an array of strings', path)
+        return raw
+
+    def named_aliases(self, node: dict[str, Any], name: Name, path: str) -> frozenset[str]:
+        qualified = set()
+        for alias in self.aliases(node, path):
+            space, simple = alias.rsplit(".", 1) if "." in alias else (name.namespace, alias)
+            self.check_name(simple, "alias", path)
+            qualified.add(Name(simple, space or None).fullname)
+        return frozenset(qualified)
+
+    def define(self, schema: NamedSchema, path: str) -> None:
+        fullname = schema.name.fullname
+        if fullname in PRIMITIVE_TYPES:
+            raise self.fail(f"a named type may not be called {fullname!r}", path)
+        if fullname in self.names:
+            raise self.fail(f"{fullname} is defined twice", path)
+        self.names[fullname] = schema
+
+    # -- complex types -----------------------------------------------------------------------------
+
+    def record(self, node: dict[str, Any], namespace: str | None, path: str, *, is_error: bool) -> Record:
+        name = self.name(node, namespace, path)
+        fields = node.get("fields")
+        if not isinstance(fields, list):
+            raise self.fail(f'record {name.fullname} has no "fields" array', path)
+        record = Record(name, self.named_aliases(node, name, path), [], is_error)
+        self.define(record, path)
+        seen: set[str] = set()
+        for index, raw in enumerate(fields):
+            record.fields.append(self.field(record, raw, seen, f"{path}/fields/{index}"))
+        return record
+
+    def field(self, record: Record, raw: Any, seen: set[str], path: str) -> Field:
+        if not isinstance(raw, dict):
+            raise self.fail(f"a field of {record.name.fullname} must be an object", path)
+        name = raw.get("name")
+        if not isinstance(name, str):
+            raise self.fail(f'a field of {record.name.fullname} has no "name"', path)
+        self.check_name(name, "field name", path)
+        if name in seen:
+            raise self.fail(f"field {name!r} appears twice in {record.name.fullname}", path)
+        seen.add(name)
+        if "type" not in raw:
+            raise self.fail(f'field {name!r} of {record.name.fullname} has no "type"', path)
+        order = raw.get("order")
+        if isinstance(order, str) and order.upper() not in _ORDERS:
+            raise self.fail(f"field {name!r}: order must be ascending, descending or ignore", path)
+        field = Field(
+            name,
+            self.parse(raw["type"], record.name.namespace, f"{path}/type"),
+            raw.get("default", NO_DEFAULT),
+            tuple(self.aliases(raw, path)),
+        )
+        if field.has_default:
+            self.defaulted.append((record, field, path))
+        return field
+
+    def enum(self, node: dict[str, Any], namespace: str | None, path: str) -> Enum:
+        name = self.name(node, namespace, path)
+        symbols = node.get("symbols")
+        if not isinstance(symbols, list) or not all(isinstance(symbol, str) for symbol in symbols):
+            raise self.fail(f'enum {name.fullname} needs "symbols", an array of strings', path)
+        for symbol in symbols:
+            self.check_name(symbol, "enum symbol", path)
+        if len(set(symbols)) != len(symbols):
+            raise self.fail(f"enum {name.fullname} lists a symbol twice", path)
+        default = node.get("default")
+        default = default if isinstance(default, str) else None
+        if default is not None and default not in symbols:
+            raise self.fail(f"enum {name.fullname}: default {default!r} is not one of its symbols", path)
+        enum = Enum(name, tuple(symbols), default, self.named_aliases(node, name, path))
+        self.define(enum, path)
+        return enum
+
+    def fixed(self, node: dict[str, Any], namespace: str | None, path: str) -> Fixed:
+        name = self.name(node, namespace, path)
+        size = node.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0 or size not in _INT_RANGE:
+            raise self.fail(f'fixed {name.fullname} needs "size", a non-negative int', path)
+        logical = node.get("logicalType")
+        fixed = Fixed(
+            name, size, self.named_aliases(node, name, path), logical if isinstance(logical, str) else None
+        )
+        self.define(fixed, path)
+        return fixed
+
+    def union(self, node: list[Any], namespace: str | None, path: str) -> Union:
+        branches: list[Schema] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(node):
+            branch = self.parse(raw, namespace, f"{path}/{index}")
+            if isinstance(branch, Union):
+                raise self.fail("a union may not contain a union", f"{path}/{index}")
+            key = branch.name.fullname if isinstance(branch, Record | Enum | Fixed) else branch.type
+            if key in seen:
+                raise self.fail(f"union lists {key} twice", f"{path}/{index}")
+            seen.add(key)
+            branches.append(branch)
+        return Union(tuple(branches))
+
+    # -- defaults ----------------------------------------------------------------------------------
+
+    def check_defaults(self) -> None:
+        if not self.validate_defaults:
+            return
+        for record, field, path in self.defaulted:
+            if not _valid_default(field.type, field.default):
+                raise self.fail(
+                    f"default {json.dumps(field.default)} of field {field.name!r} in "
+                    f"{record.name.fullname} is not a valid {describe(field.type)}",
+                    path,
+                )
+
+
+def _valid_default(schema: Schema, value: object) -> bool:
+    """Avro Java 1.12's ``Schema.isValidDefault``."""
+    if value is NO_DEFAULT:
+        return False
+    if isinstance(schema, Primitive):
+        match schema.type:
+            case "null":
+                return value is None
+            case "boolean":
+                return isinstance(value, bool)
+            case "int":
+                return type(value) is int and value in _INT_RANGE
+            case "long":
+                return type(value) is int and value in _LONG_RANGE
+            case "float" | "double":
+                return isinstance(value, int | float) and not isinstance(value, bool)
+            case _:
+                return isinstance(value, str)
+    if isinstance(schema, Enum | Fixed):
+        return isinstance(value, str)
+    if isinstance(schema, Array):
+        return isinstance(value, list) and all(_valid_default(schema.items, item) for item in value)
+    if isinstance(schema, Map):
+        return isinstance(value, dict) and all(_valid_default(schema.values, v) for v in value.values())
+    if isinstance(schema, Union):
+        return any(_valid_default(branch, value) for branch in schema.branches)
+    return isinstance(value, dict) and all(
+        _valid_default(field.type, value.get(field.name, field.default)) for field in schema.fields
+    )
