@@ -143,11 +143,12 @@ class DeadLetterPublisher:
 
 
 class ConsumerLoop(Generic[T]):
-    """Consume ``topics`` in a group, decode each message with ``decode``, hand batches to ``handle``.
+    """Consume ``topics`` in a group, decode each message with ``decode``, hand them to ``handle``.
 
-    ``handle`` takes a list of decoded records. When it raises, the batch is retried record by record
-    (so one poison record cannot hold back the others): each record gets ``retry.max_attempts`` tries
-    with backoff, then goes to the dead-letter queue. Errors raised by ``decode`` (SchemaViolationError)
+    With ``batch=True`` (default) ``handle`` takes a list of decoded records; when it raises, the batch
+    is retried record by record (so one poison record cannot hold back the others). With ``batch=False``
+    it takes one record at a time. Each record gets ``retry.max_attempts`` tries with backoff, then goes
+    to the dead-letter queue. Errors raised by ``decode`` (SchemaViolationError)
     go to the dead-letter queue at once. Without a ``dlq``, an exhausted message stops the loop with the
     error and its offset stays uncommitted.
     """
@@ -157,8 +158,9 @@ class ConsumerLoop(Generic[T]):
         config: Mapping[str, Any],
         topics: Sequence[str],
         decode: Callable[[Message], T],
-        handle: Callable[[list[T]], None],
+        handle: Callable[[Any], None],
         *,
+        batch: bool = True,
         dlq: DeadLetterPublisher | None = None,
         retry: RetryPolicy | None = None,
         batch_size: int = 500,
@@ -172,6 +174,7 @@ class ConsumerLoop(Generic[T]):
         self.topics = list(topics)
         self._decode = decode
         self._handle = handle
+        self._batch = batch
         self._dlq = dlq
         self.retry = retry or RetryPolicy()
         self.batch_size = batch_size
@@ -251,7 +254,11 @@ class ConsumerLoop(Generic[T]):
                 decoded.append((msg, self._decode(msg)))
             except SchemaViolationError as exc:
                 self._dead_letter(msg, "deserialize", exc, attempts=1)
-        if decoded:
+        if decoded and not self._batch:
+            for msg, record in decoded:
+                if self._key(msg) not in self._revoked:
+                    self._process_one(msg, record)
+        elif decoded:
             try:
                 self._handle([record for _, record in decoded])
             except Exception as exc:
@@ -277,7 +284,7 @@ class ConsumerLoop(Generic[T]):
         while True:
             attempts += 1
             try:
-                self._handle([record])
+                self._handle([record] if self._batch else record)
             except Exception as exc:
                 if self.retry.should_retry(exc, attempts) and not self._stop.is_set():
                     self.stats.retries += 1

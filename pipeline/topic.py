@@ -210,20 +210,23 @@ class TopicConsumer(Generic[T]):
 
     def run(
         self,
-        handle: Callable[[list[Received[T]]], None],
+        handle: Callable[[list[Received[T]]], None] | Callable[[Received[T]], None],
         *,
+        batch: bool = True,
         max_messages: int | None = None,
         idle_timeout: float | None = None,
         handle_signals: bool = True,
         on_batch: Callable[[ConsumerStats], None] | None = None,
     ) -> ConsumerStats:
-        """Run the loop (see ConsumerLoop.run) with ``handle`` taking batches of received messages."""
+        """Run the loop (see ConsumerLoop.run). ``handle`` takes a list of received messages, or one
+        at a time with ``batch=False``."""
         args = self._loop_args
         self.loop = ConsumerLoop(
             args["config"],
             [self.topic],
             self.decode,
             handle,
+            batch=batch,
             dlq=args["dlq"],
             retry=args["retry"],
             batch_size=args["batch_size"],
