@@ -13,9 +13,11 @@ concerned and say what was expected.
     │   └── ComponentFailedError    a component died or never became ready (carries its log tail)
     ├── SchemaError                 a schema file or catalog entry is wrong
     │   ├── SchemaLoadError         unreadable / unparsable file
+    │   ├── SchemaValidationError   the catalog or its .avsc files fail validation (carries every diagnostic)
     │   └── IncompatibleSchemaError an evolution breaks the subject's compatibility level (carries the report)
     ├── RegistryError               the Schema Registry answered with an error (HTTP status, registry code)
     │   └── RegistryUnavailableError  it could not be reached at all
+    ├── ClusterUnavailableError     the Kafka cluster could not be reached or did not answer in time
     └── SchemaViolationError        a record or message does not fit its schema (topic, partition, offset,
                                     field path, cause)
 """
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "ArtifactError",
+    "ClusterUnavailableError",
     "ComponentFailedError",
     "ConfigError",
     "IncompatibleSchemaError",
@@ -35,6 +38,7 @@ __all__ = [
     "RegistryUnavailableError",
     "SchemaError",
     "SchemaLoadError",
+    "SchemaValidationError",
     "SchemaViolationError",
     "StackError",
     "ToolMissingError",
@@ -130,3 +134,19 @@ class SchemaViolationError(PipelineError):
         self.partition = partition
         self.offset = offset
         self.field_path = field_path
+
+
+class SchemaValidationError(SchemaError):
+    """The schema catalog or its schema files fail validation; ``diagnostics`` holds every problem
+    (each names its file, line and path)."""
+
+    def __init__(self, diagnostics: Sequence[object]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        shown = "\n".join(f"  {diagnostic}" for diagnostic in self.diagnostics[:20])
+        more = len(self.diagnostics) - 20
+        extra = f"\n  ... and {more} more" if more > 0 else ""
+        super().__init__(f"the schema catalog has {len(self.diagnostics)} problem(s):\n{shown}{extra}")
+
+
+class ClusterUnavailableError(PipelineError):
+    """The Kafka cluster could not be reached, or did not answer in time."""

@@ -1,0 +1,62 @@
+"""The schema catalog: ``schemas/catalog.toml`` plus one ``<full name>.avsc`` file per named Avro type.
+
+The catalog file says, per topic, the value type, the key (a plain ``string`` by default, or an Avro
+type), the subject-name strategy, each subject's compatibility level, the partitions and the dead-letter
+topic. File name, type name and subject derive from each other. Loading is pure apart from reading the
+directory (:func:`read_sources`); everything else takes values and returns values.
+
+Typical use::
+
+    catalog = load_catalog("schemas")          # SchemaValidationError lists every problem
+    topic = catalog.topic("orders")
+    topic.value.subject, topic.value.text, topic.value.references   # what is registered
+    topic.value.parsed                                              # fastavro schema, all types resolved
+    topic.dlq, topic.partitions
+    for spec in catalog.subjects: ...           # registration order: shared types first
+"""
+
+from pipeline.catalog.build import (
+    CATALOG_FILE,
+    CatalogSources,
+    build_catalog,
+    check_catalog,
+    dependency_order,
+    load_catalog,
+    read_sources,
+)
+from pipeline.catalog.model import (
+    PLAIN_KEY_TYPES,
+    Catalog,
+    Compatibility,
+    NamedType,
+    ReferenceMode,
+    SchemaReference,
+    SubjectNameStrategy,
+    SubjectSpec,
+    TopicSpec,
+    canonical_json,
+    compose,
+    subject_name,
+)
+
+__all__ = [
+    "CATALOG_FILE",
+    "PLAIN_KEY_TYPES",
+    "Catalog",
+    "CatalogSources",
+    "Compatibility",
+    "NamedType",
+    "ReferenceMode",
+    "SchemaReference",
+    "SubjectNameStrategy",
+    "SubjectSpec",
+    "TopicSpec",
+    "build_catalog",
+    "canonical_json",
+    "check_catalog",
+    "compose",
+    "dependency_order",
+    "load_catalog",
+    "read_sources",
+    "subject_name",
+]
