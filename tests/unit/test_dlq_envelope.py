@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from uuid import UUID
+
+import pytest
+
+from pipeline.dlq import DeadLetter, dead_letter_headers, parse_dead_letter, record_to_json, split_headers
+
+
+def test_headers_round_trip() -> None:
+    letter = DeadLetter(
+        stage="process",
+        error_class="ValueError",
+        error_message="boom",
+        attempts=3,
+        time=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+        original_topic="orders",
+        original_partition=2,
+        original_offset=41,
+        original_timestamp=1795770000000,
+        consumer_group="billing",
+        field_path="Order.amount",
+    )
+    headers = dead_letter_headers(letter)
+    assert all(name.startswith("dlq.") for name, _ in headers)
+    assert ("dlq.original.offset", b"41") in headers
+    assert parse_dead_letter([("trace", b"x"), *headers]) == letter
+
+
+def test_absent_values_are_left_out() -> None:
+    names = {name for name, _ in dead_letter_headers(DeadLetter("deserialize", "E", "m"))}
+    assert names == {"dlq.stage", "dlq.error.class", "dlq.error.message", "dlq.attempts", "dlq.time"}
+
+
+def test_split_keeps_original_headers_in_order() -> None:
+    original, ours = split_headers([("a", b"1"), ("dlq.stage", b"process"), ("b", None), ("a", b"2")])
+    assert original == [("a", b"1"), ("b", None), ("a", b"2")]
+    assert ours == {"stage": "process"}
+
+
+def test_not_a_dead_letter() -> None:
+    with pytest.raises(ValueError, match=r"no dlq\.stage header"):
+        parse_dead_letter([("a", b"1")])
+
+
+def test_unknown_stage_is_refused() -> None:
+    with pytest.raises(ValueError, match="stage 'later'"):
+        DeadLetter("later", "E", "m")
+
+
+def test_long_error_messages_are_capped() -> None:
+    headers = dict(dead_letter_headers(DeadLetter("process", "E", "x" * 10_000)))
+    assert len(headers["dlq.error.message"]) == 4000
+
+
+class Colour(Enum):
+    RED = "RED"
+
+
+@dataclass
+class Thing:
+    name: str
+
+
+def test_record_to_json_handles_every_avro_python_type() -> None:
+    record = {
+        "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "day": date(2026, 1, 2),
+        "price": Decimal("1.10"),
+        "id": UUID(int=1),
+        "blob": b"\x00\xff",
+        "colour": Colour.RED,
+        "thing": Thing("x"),
+    }
+    assert json.loads(record_to_json(record)) == {
+        "blob": {"$bytes_base64": "AP8="},
+        "colour": "RED",
+        "day": "2026-01-02",
+        "id": "00000000-0000-0000-0000-000000000001",
+        "price": "1.10",
+        "thing": {"name": "x"},
+        "when": "2026-01-02T03:04:05+00:00",
+    }
