@@ -6,10 +6,12 @@ PIPELINE := $(BIN)/pipeline
 N ?= 3
 
 .PHONY: help venv stack-up stack-down stack-status run-pipeline test unit integration lint typecheck clean
+.PHONY: validate-schemas register-schemas bootstrap
 
 help:
 	@echo "make run-pipeline   run the main job on the embedded stack (or the cluster in the environment)"
 	@echo "make test           lint, type-check, unit and integration tests on the real stack"
+	@echo "make validate-schemas / register-schemas / bootstrap   check, register, and also create topics"
 	@echo "make stack-up / stack-down / stack-status"
 
 $(BIN)/.installed: pyproject.toml
@@ -28,6 +30,15 @@ stack-down: venv
 
 stack-status: venv
 	$(PIPELINE) stack status
+
+validate-schemas: venv
+	$(PIPELINE) schemas validate
+
+register-schemas: venv
+	$(PIPELINE) schemas register
+
+bootstrap: venv
+	$(PIPELINE) bootstrap
 
 run-pipeline: venv
 	$(PIPELINE) demo --count $(N)

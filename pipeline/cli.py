@@ -8,7 +8,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from pipeline.errors import ConfigError, PipelineError, RegistryUnavailableError, StackError
+from pipeline.errors import (
+    ClusterUnavailableError,
+    ConfigError,
+    PipelineError,
+    RegistryUnavailableError,
+    StackError,
+)
 
 __all__ = ["main"]
 
@@ -27,7 +33,13 @@ def _demo_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     demo.register(sub)
 
 
-_REGISTRARS = [_stack_commands, _demo_commands]
+def _schemas_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline import schemas_cli
+
+    schemas_cli.register(sub)
+
+
+_REGISTRARS = [_stack_commands, _demo_commands, _schemas_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (RegistryUnavailableError, StackError) as exc:
+    except (RegistryUnavailableError, ClusterUnavailableError, StackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:

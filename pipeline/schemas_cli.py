@@ -1,0 +1,175 @@
+"""``pipeline schemas validate | register`` and ``pipeline bootstrap``.
+
+Exit codes: 0 done; 1 the catalog is invalid, a schema is incompatible or a topic's partition count
+differs from the catalog's; 2 the registry or the cluster cannot be reached (mapped in pipeline.cli).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from pipeline.bootstrap import RegistrationReport, Status, register_schemas
+from pipeline.catalog import Catalog, check_catalog, read_sources
+from pipeline.cluster import ensure_cluster
+from pipeline.config import Settings, librdkafka_config
+from pipeline.registry import RegistryClient
+from pipeline.topics import TopicReport, TopicStatus, ensure_topics
+from pipeline.validation import Diagnostic
+
+__all__ = ["format_registration", "format_topics", "register"]
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in [headers, *rows]]  # fmt: skip
+    return "\n".join(lines)
+
+
+def format_registration(report: RegistrationReport) -> str:
+    """The summary table (subject, version, schema id, level, status) and what happened."""
+    rows = []
+    for result in report.results:
+        level = str(result.spec.compatibility)
+        if result.level_changed:
+            level = f"{result.previous_level or 'unset'} -> {level}"
+        rows.append(
+            [
+                result.subject,
+                str(result.version) if result.version is not None else "-",
+                str(result.schema_id) if result.schema_id is not None else "-",
+                level,
+                str(result.status),
+            ]
+        )
+    out = [_table(["SUBJECT", "VERSION", "SCHEMA ID", "LEVEL", "STATUS"], rows), ""]
+    for result in report.incompatible:
+        against = f" with version {result.compared_with}" if result.compared_with is not None else ""
+        out.append(
+            f"{result.subject} ({result.spec.path}) is not {result.spec.compatibility}-compatible{against}:"
+        )
+        out.extend(f"  - {reason}" for reason in result.reasons)
+    counts = {status: sum(r.status is status for r in report.results) for status in Status}
+    total = len(report.results)
+    if report.incompatible:
+        out.append("nothing was registered and no compatibility level was changed.")
+    elif counts[Status.UNCHANGED] == total and not any(r.level_changed for r in report.results):
+        out.append(f"all {total} subjects unchanged.")
+    else:
+        verb = "would register" if report.dry_run else "registered"
+        out.append(f"{verb} {counts[Status.NEW]} of {total} subjects; {counts[Status.UNCHANGED]} unchanged.")
+    if report.dry_run:
+        out.append("dry run: the registry was not changed.")
+    return "\n".join(out)
+
+
+def format_topics(report: TopicReport) -> str:
+    """The topic table and what happened."""
+    rows = []
+    for result in report.results:
+        status = str(result.status)
+        if result.status is TopicStatus.MISMATCH:
+            status += f": the cluster has {result.actual_partitions}, the catalog says {result.partitions}"
+        elif result.status is TopicStatus.ABSENT:
+            status += " (would be created)"
+        rows.append([result.topic, str(result.partitions), result.dlq_of or "", status])
+    out = [_table(["TOPIC", "PARTITIONS", "DLQ OF", "STATUS"], rows)]
+    if report.mismatches:
+        out.append(
+            "partition counts differ: change the catalog, or recreate the topic deliberately; "
+            "the bootstrap never alters an existing topic's partitions (it would reorder keys)."
+        )
+    return "\n".join(out)
+
+
+def _print_diagnostics(problems: Sequence[Diagnostic], root: Path) -> None:
+    for problem in problems:
+        print(problem)
+    lint = sum(p.lint for p in problems)
+    detail = f" ({lint} from lint, which [lint] in catalog.toml can switch off)" if lint else ""
+    print(f"{root}: {len(problems)} problem(s){detail}", file=sys.stderr)
+
+
+def _load(root: Path) -> Catalog | None:
+    catalog, problems = check_catalog(read_sources(root))
+    if catalog is None:
+        _print_diagnostics(problems, root)
+    return catalog
+
+
+def _settings() -> Settings:
+    return ensure_cluster(progress=lambda msg: print(f"  {msg}", file=sys.stderr))
+
+
+def _register_step(catalog: Catalog, settings: Settings, dry_run: bool) -> RegistrationReport:
+    with RegistryClient(settings.registry) as registry:
+        print(f"registry: {registry.url} ({registry.server})")
+        report = register_schemas(catalog, registry, dry_run=dry_run)
+    print(format_registration(report))
+    return report
+
+
+def _validate(args: argparse.Namespace) -> int:
+    catalog = _load(args.catalog)
+    if catalog is None:
+        return 1
+    print(
+        f"{args.catalog}: valid: {len(catalog.types)} types, {len(catalog.topics)} topics, "
+        f"{len(catalog.subjects)} subjects ({catalog.references} references)"
+    )
+    return 0
+
+
+def _register(args: argparse.Namespace) -> int:
+    catalog = _load(args.catalog)
+    if catalog is None:
+        return 1
+    report = _register_step(catalog, _settings(), args.dry_run)
+    return 0 if report.ok else 1
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    catalog = _load(args.catalog)
+    if catalog is None:
+        return 1
+    settings = _settings()
+    report = _register_step(catalog, settings, args.dry_run)
+    if not report.ok:
+        print("topics were not touched.")
+        return 1
+    print()
+    topics = ensure_topics(catalog, AdminClient(librdkafka_config(settings.kafka)), dry_run=args.dry_run)
+    print(format_topics(topics))
+    return 0 if topics.ok else 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--catalog", type=Path, default=Path("schemas"), help="the schema directory (default: schemas)"
+    )
+    dry = argparse.ArgumentParser(add_help=False)
+    dry.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+
+    schemas = sub.add_parser("schemas", help="validate and register the schema catalog")
+    schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
+    validate = schemas_sub.add_parser(
+        "validate", parents=[common], help="check every .avsc file and catalog.toml (exit 1 on any problem)"
+    )
+    validate.set_defaults(handler=_validate)
+    reg = schemas_sub.add_parser(
+        "register",
+        parents=[common, dry],
+        help="register every subject, or none if any is incompatible; set compatibility levels",
+    )
+    reg.set_defaults(handler=_register)
+
+    boot = sub.add_parser(
+        "bootstrap", parents=[common, dry], help="register the schemas, then create topics and DLQ topics"
+    )
+    boot.set_defaults(handler=_bootstrap)
