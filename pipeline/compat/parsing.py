@@ -4,7 +4,8 @@ The rules are those of ``org.apache.avro.Schema.Parser`` (1.12), which Confluent
 
 * names: a dotted ``name`` carries its own namespace; otherwise ``namespace``, otherwise the enclosing
   named type's namespace; ``""`` is the null namespace. Simple names, enum symbols and alias names must
-  match ``[A-Za-z_][A-Za-z0-9_]*`` (Unicode letters allowed, as in Java). A type may not be defined twice
+  match ``[A-Za-z_][A-Za-z0-9_]*`` (Unicode letters allowed, as in Java), and so must every part of a
+  namespace. A type may not be defined twice
   and may not be named after a primitive.
 * references: a bare name is looked up in the current namespace first, then as written. Names that the
   document does not define are looked up in ``named_types`` (full name -> schema), the way Confluent
@@ -167,12 +168,17 @@ class _Parser:
         if "." in raw:
             space, raw = raw.rsplit(".", 1)
         self.check_name(raw, "name", path)
+        self.check_namespace(space, path)
         return Name(raw, space or None)
 
     def check_name(self, name: str, what: str, path: str) -> None:
         valid = bool(name) and (name[0].isalpha() or name[0] == "_")
         if not valid or not all(c.isalnum() or c == "_" for c in name):
             raise self.fail(f"{what} {name!r} is not a valid Avro name ([A-Za-z_][A-Za-z0-9_]*)", path)
+
+    def check_namespace(self, namespace: str | None, path: str) -> None:
+        for part in namespace.split(".") if namespace else ():
+            self.check_name(part, f"namespace {namespace!r} part", path)
 
     def aliases(self, node: dict[str, Any], path: str) -> list[str]:
         raw = node.get("aliases")
@@ -187,6 +193,7 @@ class _Parser:
         for alias in self.aliases(node, path):
             space, simple = alias.rsplit(".", 1) if "." in alias else (name.namespace, alias)
             self.check_name(simple, "alias", path)
+            self.check_namespace(space, path)
             qualified.add(Name(simple, space or None).fullname)
         return frozenset(qualified)
 
