@@ -152,8 +152,9 @@ class _Parser:
         if fullname in self.loading:
             raise self.fail(f"named type {fullname} refers to itself before it is defined", path)
         self.loading.add(fullname)
-        node = load_json(self.known[fullname], f"{self.what}: named type {fullname}")
-        self.parse(node, None, f"[{fullname}]")
+        outer, self.what = self.what, f"{self.what}: named type {fullname}"
+        self.parse(load_json(self.known[fullname], self.what), None, "")
+        self.what = outer
         self.loading.discard(fullname)
         if fullname not in self.names:
             raise self.fail(f"the schema given for named type {fullname} does not define it", path)
