@@ -26,22 +26,26 @@ _REGISTRY_RETRIES = {"max.retries": 5, "retries.wait.ms": 500, "retries.max.wait
 
 @dataclass(frozen=True)
 class SchemaBinding:
-    """One subject's schema exactly as registered: its text, its references, and the named types
-    (full name -> schema JSON) needed to parse it locally."""
+    """One subject's schema exactly as registered: its text and its references (each the referenced
+    subject's own binding), plus the fully inlined schema to parse locally.
+
+    Reference versions are the registry's business: they are found by content when the binding is
+    opened, so the schema used is exactly this text, whatever version numbers the registry gave it."""
 
     subject: str
     schema_text: str
-    references: Sequence[tuple[str, str, int]] = ()  # (name, subject, version)
-    named_types: Sequence[str] = ()  # dependency order
+    resolved_text: str | None = None  # None: schema_text needs no references
+    references: Sequence[tuple[str, SchemaBinding]] = ()
 
     def parsed(self) -> Any:
-        named: dict[str, Any] = {}
-        for text in self.named_types:
-            parse(text, named)  # fills ``named`` with each type, in order
-        return parse(self.schema_text, named)
+        return parse(self.resolved_text or self.schema_text)
 
-    def registry_schema(self) -> Schema:
-        refs = [SchemaReference(name, subject, version) for name, subject, version in self.references]
+    def registry_schema(self, resolver: SchemaResolver) -> Schema:
+        """The schema as the registry knows it, reference versions looked up by content."""
+        refs = [
+            SchemaReference(name, ref.subject, resolver.version(ref.subject, ref.registry_schema(resolver)))
+            for name, ref in self.references
+        ]
         return Schema(self.schema_text, "AVRO", refs)
 
 
@@ -51,6 +55,7 @@ class TopicBinding:
     value: SchemaBinding
     dlq_topic: str
     key: SchemaBinding | None = None  # None: UTF-8 string keys
+    tagged_unions: bool = False  # decode named union members as (full name, datum), as generated code expects
     producer_overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -63,11 +68,9 @@ def _key_codec(binding: TopicBinding, resolver: SchemaResolver) -> KeyCodec:
     if binding.key is None:
         return StringKeyCodec()
     parsed = binding.key.parsed()
-    schema_id = resolver.schema_id(binding.key.subject, binding.key.registry_schema())
-    return AvroKeyCodec(
-        AvroEncoder(parsed, schema_id, binding.key.subject),
-        AvroDecoder(resolver, parsed, topic=binding.topic),
-    )
+    schema_id = resolver.schema_id(binding.key.subject, binding.key.registry_schema(resolver))
+    decoder = AvroDecoder(resolver, parsed, topic=binding.topic, tagged_unions=binding.tagged_unions)
+    return AvroKeyCodec(AvroEncoder(parsed, schema_id, binding.key.subject), decoder)
 
 
 def open_producer(
@@ -81,7 +84,7 @@ def open_producer(
 ) -> TopicProducer[T]:
     """A TopicProducer for ``binding``. Looks up the schema id once (RegistryError if unregistered)."""
     resolver = SchemaResolver(client or registry_client(settings))
-    schema_id = resolver.schema_id(binding.value.subject, binding.value.registry_schema())
+    schema_id = resolver.schema_id(binding.value.subject, binding.value.registry_schema(resolver))
     encoder = AvroEncoder(binding.value.parsed(), schema_id, binding.value.subject)
     producer = ReliableProducer(
         producer_config(settings.kafka, {**binding.producer_overrides, **(overrides or {})})
@@ -106,7 +109,9 @@ def open_consumer(
 ) -> TopicConsumer[T]:
     """A TopicConsumer for ``binding`` in ``group_id``, dead-lettering to the binding's DLQ topic."""
     resolver = SchemaResolver(client or registry_client(settings))
-    decoder = AvroDecoder(resolver, binding.value.parsed(), topic=binding.topic)
+    decoder = AvroDecoder(
+        resolver, binding.value.parsed(), topic=binding.topic, tagged_unions=binding.tagged_unions
+    )
     dlq_producer = ReliableProducer(producer_config(settings.kafka, {"linger.ms": 5}))
     dlq = DeadLetterPublisher(dlq_producer, lambda _topic: binding.dlq_topic, consumer_group=group_id)
     return TopicConsumer(

@@ -185,6 +185,7 @@ class ConsumerLoop(Generic[T]):
         self._stop = threading.Event()
         self._pending: dict[tuple[str, int], int] = {}  # processed, not yet committed: next offset
         self._revoked: set[tuple[str, int]] = set()
+        self._owned: set[tuple[str, int]] = set()
         self.stats = ConsumerStats()
         self.on_batch: Callable[[ConsumerStats], None] | None = None
 
@@ -229,10 +230,16 @@ class ConsumerLoop(Generic[T]):
             try:
                 self._commit()
             finally:
+                self._owned.clear()
                 self._consumer.close()
                 for signum, handler in restore.items():
                     signal.signal(signum, handler)
         return self.stats
+
+    def assignment(self) -> list[tuple[str, int]]:
+        """The partitions this member owns, as the rebalance callbacks last said (safe from any thread:
+        it does not call into the client, which another thread may be blocked in)."""
+        return sorted(self._owned)
 
     def lag(self) -> int:
         """Messages between the group's position and the end of each assigned partition."""
@@ -361,11 +368,13 @@ class ConsumerLoop(Generic[T]):
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             self._revoked.discard((tp.topic, tp.partition))
+            self._owned.add((tp.topic, tp.partition))
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in partitions]
         self._commit(only=keys)
         self._revoked.update(keys)
+        self._owned.difference_update(keys)
         for key in keys:
             self._pending.pop(key, None)
 

@@ -87,7 +87,7 @@ class SchemaResolver:
         self._client = client
         self._lock = threading.Lock()
         self._by_id: dict[int, Any] = {}
-        self._ids: dict[tuple[str, str], int] = {}
+        self._ids: dict[tuple[str, str, tuple[tuple[str, str, int], ...]], tuple[int, int]] = {}
 
     def writer_schema(self, schema_id: int) -> Any:
         """The parsed schema registered under ``schema_id``, references resolved."""
@@ -124,7 +124,15 @@ class SchemaResolver:
 
     def schema_id(self, subject: str, schema: Schema) -> int:
         """The id of exactly ``schema`` under ``subject``; raises RegistryError when it is not registered."""
-        key = (subject, schema.schema_str or "")
+        return self._lookup(subject, schema)[0]
+
+    def version(self, subject: str, schema: Schema) -> int:
+        """The version of exactly ``schema`` under ``subject``; raises RegistryError when not registered."""
+        return self._lookup(subject, schema)[1]
+
+    def _lookup(self, subject: str, schema: Schema) -> tuple[int, int]:
+        refs = tuple((str(r.name), str(r.subject), int(r.version or 0)) for r in schema.references or [])
+        key = (subject, schema.schema_str or "", refs)
         found = self._ids.get(key)
         if found is not None:
             return found
@@ -141,9 +149,10 @@ class SchemaResolver:
                     exc.code,
                 ) from exc
             raise
+        found = (int(registered.schema_id), int(registered.version))
         with self._lock:
-            self._ids[key] = registered.schema_id
-        return int(registered.schema_id)
+            self._ids[key] = found
+        return found
 
 
 @dataclass(frozen=True)
@@ -182,8 +191,11 @@ class AvroEncoder:
 class AvroDecoder:
     """Decodes framed Avro bytes into datums of one reader schema, whatever schema id wrote them."""
 
-    def __init__(self, resolver: SchemaResolver, reader: Any, *, topic: str | None = None) -> None:
+    def __init__(
+        self, resolver: SchemaResolver, reader: Any, *, topic: str | None = None, tagged_unions: bool = False
+    ) -> None:
         self._resolver = resolver
+        self._tagged = tagged_unions
         self._reader = reader
         self._reader_form = fastavro.schema.to_parsing_canonical_form(reader)
         self._topic = topic
@@ -205,7 +217,7 @@ class AvroDecoder:
         writer, reader = self._plan(schema_id)
         stream = io.BytesIO(body)
         try:
-            datum = fastavro.schemaless_reader(stream, writer, reader)
+            datum = fastavro.schemaless_reader(stream, writer, reader, return_named_type=self._tagged)
         except fastavro.read.SchemaResolutionError as exc:
             raise SchemaMismatchError(
                 f"schema id {schema_id} cannot be read as the topic's schema: {str(exc)[:300]}",

@@ -41,10 +41,6 @@ def test_two_consumers_in_one_group_split_partitions_and_see_everything_once(sta
     import threading
 
     binding = make_binding(stack, "split", partitions=4)
-    with open_producer(stack.settings, binding, lambda d: d) as producer:
-        for i in range(2000):
-            producer.send(event(i), key=f"k{i}")
-
     group = stack.unique("split-group")
     seen: dict[str, list[tuple[int, int]]] = {"a": [], "b": []}
     consumers = {
@@ -54,13 +50,27 @@ def test_two_consumers_in_one_group_split_partitions_and_see_everything_once(sta
     def run(name: str) -> None:
         consumers[name].run(
             lambda batch, name=name: seen[name].extend((r.partition, r.value["seq"]) for r in batch),
-            idle_timeout=8,
             handle_signals=False,
         )
 
     threads = [threading.Thread(target=run, args=(name,)) for name in seen]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # both members own partitions before anything is produced
+        loops = [c.loop for c in consumers.values()]
+        if all(loop is not None and loop.assignment() for loop in loops):
+            break
+        time.sleep(0.1)
+    with open_producer(stack.settings, binding, lambda d: d) as producer:
+        for i in range(2000):
+            producer.send(event(i), key=f"k{i}")
+    deadline = time.monotonic() + 60
+    while sum(len(v) for v in seen.values()) < 2000 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)  # anything delivered twice would arrive now
+    for consumer in consumers.values():
+        consumer.stop()
     for thread in threads:
         thread.join(60)
     all_seqs = sorted(seq for name in seen for _, seq in seen[name])
