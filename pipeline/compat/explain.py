@@ -75,7 +75,7 @@ def _sentence(problem: Problem, version: int, direction: Direction) -> str:
         return f"{owner} type {describe(reader)} cannot read {_written(problem, writer_who)}; {hint}"
     if kind is Kind.MISSING_UNION_BRANCH:
         hint = (
-            f"add a {describe(writer)} branch to the union"
+            f"add a branch for {describe(writer)} to the union"
             if backward
             else f"keep the new schema writing only what {old}'s union reads"
         )

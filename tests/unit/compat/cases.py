@@ -528,7 +528,7 @@ CASES: list[EvolutionCase] = [
             1,
             B,
             "Order.v: reader union [null, string] has no branch that reads the int (a branch of union "
-            "[null, string, int]) that version 1 writes; add a int branch to the union",
+            "[null, string, int]) that version 1 writes; add a branch for int to the union",
         ),
     ),
     case(
