@@ -9,6 +9,7 @@ from pipeline.compat.levels import Direction, Level
 from pipeline.compat.parsing import SchemaInput, parse_schema
 from pipeline.compat.resolution import check_pair
 from pipeline.compat.result import CompatibilityResult, Incompatibility
+from pipeline.errors import SchemaLoadError
 
 __all__ = ["check"]
 
@@ -30,9 +31,10 @@ def check(
     does not compare against, so bad input never passes unnoticed.
 
     Raises :class:`~pipeline.errors.SchemaLoadError` naming "new schema" or "version N" when a schema is
-    not valid JSON or not a valid Avro schema, and :class:`~pipeline.errors.ConfigError` for an unknown
-    level name. Exists so every part of the pipeline (CLI, catalog, registration) shares one verdict
-    with the same explanations, without asking the registry.
+    not valid JSON or not a valid Avro schema (or is nested more than ~150 records deep, beyond what the
+    recursive walk handles), and :class:`~pipeline.errors.ConfigError` for an unknown level name.
+    Exists so every part of the pipeline (CLI, catalog, registration) shares one verdict with the same
+    explanations, without asking the registry.
     """
     if isinstance(previous_schemas, str | Mapping):
         raise TypeError("previous_schemas must be a sequence of schemas, oldest first")
@@ -48,9 +50,13 @@ def check(
         old = previous[version - 1]
         for direction in level.directions:
             reader, writer = (new, old) if direction is Direction.BACKWARD else (old, new)
-            incompatibilities.extend(
-                explain(problem, reader, version, direction) for problem in check_pair(reader, writer)
-            )
+            try:
+                problems = check_pair(reader, writer)
+            except RecursionError as exc:
+                raise SchemaLoadError(
+                    f"new schema and version {version}: nested too deeply to check"
+                ) from exc
+            incompatibilities.extend(explain(problem, reader, version, direction) for problem in problems)
     return CompatibilityResult(
         level=level,
         compatible=not incompatibilities,

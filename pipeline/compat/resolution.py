@@ -178,7 +178,7 @@ class _Checker:
         problems: list[Problem] = []
         for field in reader.fields:
             step = Step("field", name=field.name)
-            writer_field = self.lookup(writer, field, step)
+            writer_field = self.lookup(reader, writer, field, step)
             if writer_field is not None:
                 problems.extend(self.child(step, field.type, writer_field.type))
             elif not field.has_default:
@@ -187,7 +187,7 @@ class _Checker:
                 )
         return tuple(problems)
 
-    def lookup(self, writer: Record, field: Field, step: Step) -> Field | None:
+    def lookup(self, reader: Record, writer: Record, field: Field, step: Step) -> Field | None:
         """Java's ``lookupWriterField``: the writer field named like the reader field or one of its
         aliases; more than one match is an error that ends the check of this pair."""
         candidates = (writer.field_named(name) for name in (field.name, *field.aliases))
@@ -196,7 +196,7 @@ class _Checker:
             problem = Problem(
                 Kind.AMBIGUOUS_FIELD_ALIAS,
                 (*self.stack, step),
-                writer,
+                reader,
                 writer,
                 field=field,
                 symbols=tuple(match.name for match in matches),

@@ -10,7 +10,7 @@ import pytest
 
 import pipeline.compat as compat
 from pipeline.compat import CompatibilityResult, Direction, Kind, Level, check
-from pipeline.errors import IncompatibleSchemaError
+from pipeline.errors import IncompatibleSchemaError, SchemaLoadError
 
 
 def _rec(name: str, *fields: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -79,6 +79,19 @@ def test_none_and_first_versions_check_nothing() -> None:
 def test_previous_versions_must_be_a_sequence() -> None:
     with pytest.raises(TypeError, match="oldest first"):
         check("int", "long")
+
+
+def test_absurdly_deep_nesting_is_an_error_not_a_crash() -> None:
+    def nest(depth: int, leaf: str) -> Any:
+        schema: Any = leaf
+        for level in range(depth):
+            schema = _rec(f"R{level}", _f("f", schema))
+        return schema
+
+    assert check(nest(100, "long"), [nest(100, "int")]).compatible
+    for depth in (250, 400):
+        with pytest.raises(SchemaLoadError, match="nested too deeply"):
+            check(nest(depth, "long"), [nest(depth, "int")])
 
 
 def test_raise_if_incompatible_carries_the_report() -> None:
