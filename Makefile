@@ -6,7 +6,7 @@ PIPELINE := $(BIN)/pipeline
 N ?= 3
 
 .PHONY: help venv stack-up stack-down stack-status run-pipeline test unit integration lint typecheck clean
-.PHONY: validate-schemas register-schemas bootstrap
+.PHONY: validate-schemas register-schemas bootstrap generate check-generated
 
 help:
 	@echo "make run-pipeline   run the main job on the embedded stack (or the cluster in the environment)"
@@ -40,6 +40,12 @@ register-schemas: venv
 bootstrap: venv
 	$(PIPELINE) bootstrap
 
+generate: venv
+	$(PIPELINE) generate
+
+check-generated: venv
+	$(PIPELINE) generate --check
+
 run-pipeline: venv
 	$(PIPELINE) demo --count $(N)
 
@@ -56,7 +62,7 @@ unit: venv
 integration: venv
 	$(BIN)/pytest tests/integration -q -m integration
 
-test: lint typecheck
+test: lint typecheck check-generated
 	$(BIN)/pytest -q
 
 clean:

@@ -39,13 +39,19 @@ def _schemas_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     schemas_cli.register(sub)
 
 
+def _generate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline.codegen import cli as codegen_cli
+
+    codegen_cli.register(sub)
+
+
 def _compat_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from pipeline.compat import cli as compat_cli
 
     compat_cli.register(sub)
 
 
-_REGISTRARS = [_stack_commands, _demo_commands, _schemas_commands, _compat_commands]
+_REGISTRARS = [_generate_commands, _stack_commands, _demo_commands, _schemas_commands, _compat_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
