@@ -34,6 +34,16 @@ from pipeline.retry import RetryPolicy
 
 __all__ = ["CompatibilityAnswer", "Reference", "RegisteredVersion", "RegistryClient"]
 
+# confluent-kafka's client runs on httpx2 (httpx's successor) when it is installed, else on httpx; a
+# connection failure surfaces as that library's TransportError.
+_CLIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError,)
+try:
+    import httpx2
+
+    _CLIENT_TRANSPORT_ERRORS += (httpx2.TransportError,)
+except ImportError:  # pragma: no cover - depends on what confluent-kafka pulled in
+    pass
+
 _RETRIABLE = frozenset({408, 429, 500, 502, 503, 504})
 _UNAVAILABLE = frozenset({408, 429, 502, 503, 504})
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -231,18 +241,19 @@ class RegistryClient:
     def server(self) -> str:
         """What answers at the URL: ``"Apicurio Registry <version>"`` when Apicurio's own API says so
         beside the Confluent-compatible one, else ``"Confluent-compatible registry"``. Asked once."""
-        if self._server is None:
-            self._server = "Confluent-compatible registry"
-            root = self._apicurio_root()
-            if root is not None:
-                try:
-                    response = self._http.get(f"{root}/apis/registry/v3/system/info")
-                    info = response.json() if response.status_code == 200 else {}
-                except (httpx.HTTPError, ValueError):
-                    info = {}
-                if isinstance(info, dict) and "Apicurio" in str(info.get("name", "")):
-                    self._server = f"Apicurio Registry {info.get('version', '')}".strip()
-        return self._server
+        if self._server is not None:
+            return self._server
+        server, root = "Confluent-compatible registry", self._apicurio_root()
+        if root is not None:
+            try:
+                response = self._http.get(f"{root}/apis/registry/v3/system/info")
+            except httpx.TransportError:
+                return server  # not known yet: ask again next time
+            info = _json(response) if response.status_code == 200 else {}
+            if "Apicurio" in str(info.get("name", "")):
+                server = f"Apicurio Registry {info.get('version', '')}".strip()
+        self._server = server
+        return server
 
     def _apicurio_root(self) -> str | None:
         base = str(self._http.base_url).rstrip("/")
@@ -315,7 +326,7 @@ class RegistryClient:
             if status in (401, 403):
                 message += "; check SCHEMA_REGISTRY_BASIC_AUTH / SCHEMA_REGISTRY_BEARER_TOKEN"
             raise RegistryError(message, status=status, code=code) from exc
-        except httpx.TransportError as exc:
+        except _CLIENT_TRANSPORT_ERRORS as exc:
             raise self._unreachable(what, exc) from exc
 
     def _unreachable(self, what: str, exc: Exception) -> RegistryUnavailableError:

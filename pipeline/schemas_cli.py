@@ -108,8 +108,8 @@ def _settings() -> Settings:
 
 def _register_step(catalog: Catalog, settings: Settings, dry_run: bool) -> RegistrationReport:
     with RegistryClient(settings.registry) as registry:
-        print(f"registry: {registry.url} ({registry.server})")
         report = register_schemas(catalog, registry, dry_run=dry_run)
+        print(f"registry: {registry.url} ({registry.server})")
     print(format_registration(report))
     return report
 
