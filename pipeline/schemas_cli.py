@@ -17,8 +17,8 @@ from pipeline.bootstrap import RegistrationReport, Status, register_schemas
 from pipeline.catalog import Catalog, check_catalog, read_sources
 from pipeline.cluster import ensure_cluster
 from pipeline.config import Settings, librdkafka_config
+from pipeline.provisioning import TopicReport, TopicStatus, ensure_topics
 from pipeline.registry import RegistryClient
-from pipeline.topics import TopicReport, TopicStatus, ensure_topics
 from pipeline.validation import Diagnostic
 
 __all__ = ["format_registration", "format_topics", "register"]

@@ -27,8 +27,8 @@ from pipeline.catalog import Catalog, Compatibility, load_catalog
 from pipeline.cli import main
 from pipeline.config import serde_config
 from pipeline.errors import ClusterUnavailableError
+from pipeline.provisioning import TopicStatus, ensure_topics
 from pipeline.registry import RegistryClient
-from pipeline.topics import TopicStatus, ensure_topics
 from tests.conftest import StackHandle
 
 pytestmark = pytest.mark.integration

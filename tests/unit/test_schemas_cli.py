@@ -10,8 +10,8 @@ import pytest
 from pipeline.bootstrap import RegistrationReport, Status, SubjectResult
 from pipeline.catalog import Compatibility, load_catalog
 from pipeline.cli import main
+from pipeline.provisioning import TopicReport, TopicResult, TopicStatus
 from pipeline.schemas_cli import format_registration, format_topics
-from pipeline.topics import TopicReport, TopicResult, TopicStatus
 
 SHIPPED = Path(__file__).resolve().parents[2] / "schemas"
 

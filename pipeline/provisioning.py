@@ -1,4 +1,4 @@
-"""Creating the catalog's topics and their dead-letter topics with Kafka's AdminClient.
+"""Provisioning the catalog's topics and their dead-letter topics with Kafka's AdminClient.
 
 A topic that is absent is created with the catalog's partitions (the dead-letter topic with the same
 count) and replication factor. A topic that exists with another partition count is reported, never
