@@ -69,7 +69,8 @@ def parse_config(text: str, file: str) -> tuple[CatalogConfig | None, list[Diagn
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        located = re.search(r"at line (\d+)", str(exc))
+        line = int(located.group(1)) if located else None
         return None, [Diagnostic(file, line, "", f"not valid TOML: {exc}")]
     reader = _Reader(text, file)
     config = reader.read(data)
@@ -236,7 +237,7 @@ class _Reader:
                         f"{what} {name!r} collides with {owners[folded]}",
                     )
                 else:
-                    owners[folded] = f"the name {name!r} of [topics.{_toml_key(topic.name)}]"
+                    owners[folded] = f"the {what} {name!r} of [topics.{_toml_key(topic.name)}]"
 
 
 def catalog_diagnostic(
@@ -287,6 +288,8 @@ class _TomlLines:
         for number, where, name in self.entries:
             if where == table and name == key:
                 return number
+        if key is not None and not table:
+            return self.find((key,), None)
         if key is not None:
             return self.find(table, None)
         return None
