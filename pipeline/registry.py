@@ -47,6 +47,10 @@ except ImportError:  # pragma: no cover - depends on what confluent-kafka pulled
 _RETRIABLE = frozenset({408, 429, 500, 502, 503, 504})
 _UNAVAILABLE = frozenset({408, 429, 502, 503, 504})
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+_INLINE_HINT = (
+    'if this registry cannot do schema references, set references = "inline" under [registry] in '
+    "catalog.toml to register fully inlined schemas instead"
+)
 _CCOMPAT_SUFFIXES = ("/apis/ccompat/v7", "/apis/ccompat/v6")
 
 
@@ -152,8 +156,13 @@ class RegistryClient:
 
     def register(self, subject: str, text: str, references: Sequence[Reference]) -> RegisteredVersion:
         """Register the schema (the registry enforces the subject's level) and return its version."""
-        with self._errors(f"registering subject {subject!r}"):
-            registered = self._client.register_schema_full_response(subject, _schema(text, references))
+        try:
+            with self._errors(f"registering subject {subject!r}"):
+                registered = self._client.register_schema_full_response(subject, _schema(text, references))
+        except RegistryError as exc:
+            if exc.status == 422 and references:
+                raise RegistryError(f"{exc}; {_INLINE_HINT}", status=exc.status, code=exc.code) from exc
+            raise
         if registered.version is None:
             # Confluent answers a registration with the id alone; ask for the version.
             found = self.lookup(subject, text, references)
@@ -230,8 +239,7 @@ class RegistryClient:
         if response.status_code == 422 and references:
             raise RegistryError(
                 f"subject {subject!r}: the registry at {self.url} rejects a schema with references "
-                f"({_error_text(response)}); if it cannot do schema references, set references = "
-                '"inline" under [registry] in catalog.toml to register fully inlined schemas',
+                f"({_error_text(response)}); {_INLINE_HINT}",
                 status=422,
                 code=code,
             )
