@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIPELINE := $(BIN)/pipeline
-N ?= 3
+N ?= 10000
 
 .PHONY: help venv stack-up stack-down stack-status run-pipeline test unit integration lint typecheck clean
 .PHONY: validate-schemas register-schemas bootstrap generate check-generated
@@ -47,7 +47,7 @@ check-generated: venv
 	$(PIPELINE) generate --check
 
 run-pipeline: venv
-	$(PIPELINE) demo --count $(N)
+	$(PIPELINE) run --count $(N)
 
 lint: venv
 	$(BIN)/ruff check pipeline tests

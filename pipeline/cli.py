@@ -27,12 +27,6 @@ def _stack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     stack_cli.register(sub)
 
 
-def _demo_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from pipeline import demo
-
-    demo.register(sub)
-
-
 def _schemas_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from pipeline import schemas_cli
 
@@ -45,13 +39,19 @@ def _generate_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     codegen_cli.register(sub)
 
 
+def _run_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline import run
+
+    run.register(sub)
+
+
 def _compat_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from pipeline.compat import cli as compat_cli
 
     compat_cli.register(sub)
 
 
-_REGISTRARS = [_generate_commands, _stack_commands, _demo_commands, _schemas_commands, _compat_commands]
+_REGISTRARS = [_run_commands, _generate_commands, _stack_commands, _schemas_commands, _compat_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -72,6 +72,7 @@ class ConsumerStats:
     retries: int = 0
     batches: int = 0
     commits: int = 0
+    last_batch_seconds: float = 0.0
     dead_lettered_by_stage: dict[str, int] = field(default_factory=dict)
 
 
@@ -222,6 +223,7 @@ class ConsumerLoop(Generic[T]):
                 last_message = time.monotonic()
                 self._process_batch(batch)
                 self._commit()
+                self.stats.last_batch_seconds = time.monotonic() - last_message
                 if self.on_batch is not None:
                     self.on_batch(self.stats)
                 if max_messages is not None and self.stats.consumed >= max_messages:
