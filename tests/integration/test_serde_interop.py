@@ -73,11 +73,15 @@ def test_ours_encoded_reads_with_confluent_deserializer(
     encoder = AvroEncoder(parse(SCHEMA_TEXT), schema_id, name)
     data = encoder.encode(everything(i))
 
-    theirs = AvroDeserializer(client)(data, SerializationContext(name.removesuffix("-value"), MessageField.VALUE))
+    theirs = AvroDeserializer(client)(
+        data, SerializationContext(name.removesuffix("-value"), MessageField.VALUE)
+    )
     assert _normalise(theirs) == _normalise(everything(i))
 
     serializer = AvroSerializer(client, SCHEMA_TEXT, conf=serde_config())
-    assert data == serializer(everything(i), SerializationContext(name.removesuffix("-value"), MessageField.VALUE))
+    assert data == serializer(
+        everything(i), SerializationContext(name.removesuffix("-value"), MessageField.VALUE)
+    )
 
 
 @pytest.mark.parametrize("i", range(6))
@@ -100,5 +104,7 @@ def test_resolver_looks_up_the_id_by_content_and_refuses_unregistered(
     resolver = SchemaResolver(stack.registry_client())
     assert resolver.schema_id(name, Schema(SCHEMA_TEXT, "AVRO")) == schema_id
     other = SCHEMA_TEXT.replace('"Everything"', '"Unregistered"')
-    with pytest.raises(RegistryError, match=r"subject .*: this schema is not registered; run `make register-schemas`"):
+    with pytest.raises(
+        RegistryError, match=r"subject .*: this schema is not registered; run `make register-schemas`"
+    ):
         resolver.schema_id(name, Schema(other, "AVRO"))
