@@ -84,14 +84,21 @@ def open_producer(
 ) -> TopicProducer[T]:
     """A TopicProducer for ``binding``. Looks up the schema id once (RegistryError if unregistered)."""
     resolver = SchemaResolver(client or registry_client(settings))
-    schema_id = resolver.schema_id(binding.value.subject, binding.value.registry_schema(resolver))
+    registered = binding.value.registry_schema(resolver)
+    schema_id = resolver.schema_id(binding.value.subject, registered)
     encoder = AvroEncoder(binding.value.parsed(), schema_id, binding.value.subject)
     producer = ReliableProducer(
         producer_config(settings.kafka, {**binding.producer_overrides, **(overrides or {})})
     )
     dlq = DeadLetterPublisher(producer, lambda _topic: binding.dlq_topic, app=app or _app_name())
     return TopicProducer(
-        producer, binding.topic, encoder, to_datum, key_codec=_key_codec(binding, resolver), dlq=dlq
+        producer,
+        binding.topic,
+        encoder,
+        to_datum,
+        key_codec=_key_codec(binding, resolver),
+        dlq=dlq,
+        schema_version=resolver.version(binding.value.subject, registered),
     )
 
 

@@ -45,13 +45,26 @@ def _run_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.register(sub)
 
 
+def _dlq_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline import dlq_cli
+
+    dlq_cli.register(sub)
+
+
 def _compat_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from pipeline.compat import cli as compat_cli
 
     compat_cli.register(sub)
 
 
-_REGISTRARS = [_run_commands, _generate_commands, _stack_commands, _schemas_commands, _compat_commands]
+_REGISTRARS = [
+    _run_commands,
+    _dlq_commands,
+    _generate_commands,
+    _stack_commands,
+    _schemas_commands,
+    _compat_commands,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,6 +36,7 @@ __all__ = [
     "STAGES",
     "DeadLetter",
     "dead_letter_headers",
+    "json_to_datum",
     "parse_dead_letter",
     "record_to_json",
     "split_headers",
@@ -158,3 +159,108 @@ def _json_default(value: Any) -> Any:
 def record_to_json(record: Any) -> bytes:
     """A producer-side rejected record as JSON, whatever it holds (bytes as base64, dates ISO 8601)."""
     return json.dumps(record, default=_json_default, sort_keys=True).encode("utf-8")
+
+
+def json_to_datum(schema: Any, value: Any) -> Any:
+    """The inverse of :func:`record_to_json` for a parsed (fastavro) schema: JSON values back into an
+    Avro datum (ISO dates to datetime/date/time, strings to Decimal/UUID, base64 to bytes).
+    Raises ValueError when the value does not fit the schema."""
+    named = schema.get("__named_schemas", {}) if isinstance(schema, dict) else {}
+    return _convert(schema, value, named)
+
+
+_CHECKS: dict[str, Any] = {
+    "boolean": lambda v: isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31,
+    "long": lambda v: isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63,
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "double": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+}
+
+
+def _convert(schema: Any, value: Any, named: dict[str, Any]) -> Any:
+    if isinstance(schema, list):
+        problems = []
+        for branch in schema:
+            try:
+                return _convert(branch, value, named)
+            except (ValueError, TypeError, KeyError) as exc:
+                problems.append(str(exc))
+        raise ValueError(f"{value!r} fits no branch of the union: {'; '.join(problems)}")
+    if isinstance(schema, str):
+        if schema in named:
+            return _convert(named[schema], value, named)
+        return _primitive(schema, value)
+    kind = schema["type"]
+    logical = schema.get("logicalType")
+    if logical == "decimal" or (logical and isinstance(value, str)):
+        converted = _logical(logical, value)
+        if converted is not None:
+            return converted
+    if kind in ("record", "error"):
+        if not isinstance(value, dict):
+            raise ValueError(f"{schema['name']}: expected an object, got {value!r}")
+        return {
+            f["name"]: _convert(f["type"], value[f["name"]], named)
+            for f in schema["fields"]
+            if f["name"] in value
+        }
+    if kind == "array":
+        if not isinstance(value, list):
+            raise ValueError(f"expected an array, got {value!r}")
+        return [_convert(schema["items"], v, named) for v in value]
+    if kind == "map":
+        if not isinstance(value, dict) or "$bytes_base64" in value:
+            raise ValueError(f"expected a map, got {value!r}")
+        return {k: _convert(schema["values"], v, named) for k, v in value.items()}
+    if kind == "fixed":
+        data = _bytes(value)
+        if len(data) != schema["size"]:
+            raise ValueError(f"{schema['name']}: expected {schema['size']} bytes, got {len(data)}")
+        return data
+    if kind == "enum":
+        if value not in schema["symbols"]:
+            raise ValueError(f"{schema['name']}: {value!r} is not one of {schema['symbols']}")
+        return value
+    return _primitive(kind, value)
+
+
+def _primitive(kind: str, value: Any) -> Any:
+    if kind == "null":
+        if value is not None:
+            raise ValueError(f"expected null, got {value!r}")
+        return None
+    if kind == "bytes":
+        return _bytes(value)
+    if not _CHECKS[kind](value):
+        raise ValueError(f"expected {kind}, got {value!r}")
+    return value
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, dict) and "$bytes_base64" in value:
+        return base64.b64decode(value["$bytes_base64"])
+    raise ValueError(f"expected bytes, got {value!r}")
+
+
+def _logical(logical: str, value: Any) -> Any:
+    """The logical type's Python value for a JSON value, or None when this is not its JSON form."""
+    try:
+        if logical.startswith(("timestamp-", "local-timestamp-")):
+            return datetime.fromisoformat(value)
+        if logical == "date":
+            return date.fromisoformat(value)
+        if logical.startswith("time-"):
+            return time.fromisoformat(value)
+        if logical == "decimal":
+            return (
+                Decimal(str(value))
+                if isinstance(value, str | int | float) and not isinstance(value, bool)
+                else None
+            )
+        if logical == "uuid":
+            return UUID(value)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise ValueError(f"{value!r} is not a valid {logical}") from exc
+    return None

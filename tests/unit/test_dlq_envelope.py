@@ -1,15 +1,26 @@
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from uuid import UUID
 
+import fastavro
 import pytest
 
-from pipeline.dlq import DeadLetter, dead_letter_headers, parse_dead_letter, record_to_json, split_headers
+from pipeline.dlq import (
+    DeadLetter,
+    dead_letter_headers,
+    json_to_datum,
+    parse_dead_letter,
+    record_to_json,
+    split_headers,
+)
+from pipeline.serde import parse
 
 
 def test_headers_round_trip() -> None:
@@ -58,6 +69,9 @@ def test_long_error_messages_are_capped() -> None:
     assert len(headers["dlq.error.message"]) == 4000
 
 
+EVERYTHING = parse((Path(__file__).parents[1] / "data" / "everything.avsc").read_text())
+
+
 class Colour(Enum):
     RED = "RED"
 
@@ -86,3 +100,62 @@ def test_record_to_json_handles_every_avro_python_type() -> None:
         "thing": {"name": "x"},
         "when": "2026-01-02T03:04:05+00:00",
     }
+
+
+def test_json_round_trip_back_to_an_avro_datum() -> None:
+
+    from pipeline.dlq import json_to_datum
+    from pipeline.serde import parse
+
+    schema = parse((Path(__file__).parents[1] / "data" / "everything.avsc").read_text())
+    datum = {
+        "null_field": None,
+        "flag": True,
+        "small": 1,
+        "big": 2**40,
+        "ratio": 0.5,
+        "precise": 0.25,
+        "blob": b"\x00\x01",
+        "text": "t",
+        "digest": b"abcd",
+        "colour": "GREEN",
+        "tags": ["x"],
+        "scores": {"a": 1},
+        "maybe": "m",
+        "either": b"wxyz",
+        "inner": {"label": "l", "children": []},
+        "price": Decimal("1.25"),
+        "fixed_price": Decimal("2.500"),
+        "id": UUID(int=5),
+        "day": date(2026, 2, 3),
+        "at_millis": time(1, 2, 3, 4000),
+        "at_micros": time(1, 2, 3, 4),
+        "ts_millis": datetime(2026, 1, 1, 12, tzinfo=UTC),
+        "ts_micros": datetime(2026, 1, 1, 12, 0, 0, 5, tzinfo=UTC),
+    }
+    back = json_to_datum(schema, json.loads(record_to_json(datum)))
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, schema, back)
+    buf.seek(0)
+    assert fastavro.schemaless_reader(buf, schema, None) == datum
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        pytest.param("colour", "PURPLE", "is not one of", id="unknown enum symbol"),
+        pytest.param("small", "one", "expected int", id="string for int"),
+        pytest.param("small", 2**40, "expected int", id="int out of range"),
+        pytest.param("blob", "text", "expected bytes", id="string for bytes"),
+        pytest.param("digest", {"$bytes_base64": "AA=="}, "expected 4 bytes", id="fixed size"),
+    ],
+)
+def test_json_that_does_not_fit_is_refused(field: str, value: object, message: str) -> None:
+
+    from pipeline.serde import parse
+
+    schema = parse((Path(__file__).parents[1] / "data" / "everything.avsc").read_text())
+    record = {f["name"]: None for f in schema["fields"]}
+    with pytest.raises(ValueError, match=message):
+        json_to_datum(schema["fields"][[f["name"] for f in schema["fields"]].index(field)]["type"], value)
+    assert record  # the schema has the field under test
