@@ -272,6 +272,7 @@ def run_pipeline(
 
 
 def _print_summary(summary: RunSummary, console: Console) -> None:
+    console.print()
     table = Table(title="summary", title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
