@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
@@ -32,7 +32,7 @@ from pipeline.config import RegistrySettings, registry_client_config
 from pipeline.errors import RegistryError, RegistryUnavailableError
 from pipeline.retry import RetryPolicy
 
-__all__ = ["CompatibilityAnswer", "Reference", "RegisteredVersion", "RegistryClient"]
+__all__ = ["CompatibilityAnswer", "Reference", "RegisteredVersion", "RegistryClient", "StoredSchema"]
 
 # confluent-kafka's client runs on httpx2 (httpx's successor) when it is installed, else on httpx; a
 # connection failure surfaces as that library's TransportError.
@@ -70,6 +70,17 @@ class RegisteredVersion:
     subject: str
     version: int
     schema_id: int
+
+
+@dataclass(frozen=True)
+class StoredSchema:
+    """One version of a subject as the registry holds it: its text and references."""
+
+    subject: str
+    version: int
+    schema_id: int
+    text: str
+    references: tuple[Reference, ...]
 
 
 @dataclass(frozen=True)
@@ -186,6 +197,29 @@ class RegistryClient:
             return list(self._client.get_versions(subject))
         return []
 
+    def schema(self, subject: str, version: int) -> StoredSchema:
+        """Version ``version`` of ``subject``: its text and references (RegistryError 404 when the
+        registry has no such version)."""
+        with self._errors(f"reading version {version} of subject {subject!r}"):
+            found = self._client.get_version(subject, version)
+            assert found.version is not None and found.schema_id is not None
+            refs = tuple(
+                Reference(str(r.name), str(r.subject), int(r.version or 0))
+                for r in found.schema.references or ()
+            )
+            text = found.schema.schema_str or ""
+            return StoredSchema(subject, found.version, found.schema_id, text, refs)
+        raise AssertionError("unreachable: every error is raised")  # pragma: no cover
+
+    def effective_level(self, subject: str) -> Compatibility:
+        """The level the registry applies to ``subject``: its own, else the registry's global one."""
+        own = self.level(subject)
+        if own is not None:
+            return own
+        with self._errors("reading the global compatibility level"):
+            return Compatibility(self._client.get_compatibility())
+        raise AssertionError("unreachable: every error is raised")  # pragma: no cover
+
     def level(self, subject: str) -> Compatibility | None:
         """The level set on the subject itself, or None when it has none of its own. (Apicurio
         reports the global level for an existing subject without one; see the project notes.)"""
@@ -206,11 +240,20 @@ class RegistryClient:
 
     # -- calls made with httpx ---------------------------------------------------------------------
     def check(
-        self, subject: str, text: str, references: Sequence[Reference], level: Compatibility
+        self,
+        subject: str,
+        text: str,
+        references: Sequence[Reference],
+        level: Compatibility,
+        *,
+        endpoint: Literal["latest", "versions"] | None = None,
     ) -> CompatibilityAnswer:
         """Ask the registry whether the candidate may be registered under ``subject`` at its current
         level: ``POST /compatibility/subjects/{subject}/versions/latest`` (``/versions``, i.e. all
-        of them, for transitive levels) with ``verbose=true``.
+        of them, for transitive levels) with ``verbose=true``. ``endpoint`` asks one of the two
+        explicitly: ``"versions"`` is the endpoint Confluent documents as running registration's own
+        check at the subject's level (Apicurio checks every version there, even at non-transitive
+        levels; see tests/integration/test_compat_registry.py).
 
         Apicurio Registry 3.3's Confluent-compatible endpoint cannot check a candidate that has
         references against a subject that has versions: it answers HTTP 422 (error code 42201,
@@ -220,7 +263,7 @@ class RegistryClient:
         applies the same compatibility rule and also explains a failure. Apicurio's endpoint never
         explains a failure either (``verbose`` is ignored), so its dry run supplies the reasons."""
         path = f"compatibility/subjects/{quote(subject, safe='')}/versions"
-        if not level.transitive:
+        if endpoint == "latest" or (endpoint is None and not level.transitive):
             path += "/latest"
         body = {"schema": text, "schemaType": "AVRO", "references": [_ref_json(r) for r in references]}
         what = f"checking the compatibility of subject {subject!r}"

@@ -199,3 +199,23 @@ def test_apicurio_gives_no_reasons_so_its_dry_run_explains() -> None:
     registry, _ = client(apicurio(ccompat, httpx.Response(409, json=VIOLATION), []))
     answer = registry.check("s", '"x"', [], Compatibility.BACKWARD)
     assert (answer.compatible, answer.messages) == (False, ("merchant_id at /fields/7",))
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "level", "path"),
+    [
+        (None, Compatibility.BACKWARD, "versions/latest"),  # by level: what registration compares
+        ("versions", Compatibility.BACKWARD, "versions"),  # the gate asks registration's own endpoint
+        ("latest", Compatibility.FULL_TRANSITIVE, "versions/latest"),  # explicit beats the level
+    ],
+)
+def test_check_endpoint_can_be_chosen(endpoint: str | None, level: Compatibility, path: str) -> None:
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(200, json={"is_compatible": True})
+
+    registry, _ = client(handle)
+    registry.check("s", '"x"', [], level, endpoint=endpoint)  # type: ignore[arg-type]
+    assert seen == [f"/apis/ccompat/v7/compatibility/subjects/s/{path}"]
