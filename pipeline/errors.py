@@ -18,6 +18,8 @@ concerned and say what was expected.
     ├── RegistryError               the Schema Registry answered with an error (HTTP status, registry code)
     │   └── RegistryUnavailableError  it could not be reached at all
     ├── ClusterUnavailableError     the Kafka cluster could not be reached or did not answer in time
+    ├── HistoryError                the schemas' git history cannot be read (no repository, shallow
+    │                               clone, unknown revision, git failed)
     └── SchemaViolationError        a record or message does not fit its schema (topic, partition, offset,
                                     field path, cause)
 """
@@ -31,6 +33,7 @@ __all__ = [
     "ClusterUnavailableError",
     "ComponentFailedError",
     "ConfigError",
+    "HistoryError",
     "IncompatibleSchemaError",
     "PipelineError",
     "PortInUseError",
@@ -150,3 +153,8 @@ class SchemaValidationError(SchemaError):
 
 class ClusterUnavailableError(PipelineError):
     """The Kafka cluster could not be reached, or did not answer in time."""
+
+
+class HistoryError(PipelineError):
+    """The git history of the schema files cannot be read: not a repository, a shallow clone, an
+    unknown revision, or git itself failed. The message says which and what to do."""
