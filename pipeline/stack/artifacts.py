@@ -57,13 +57,13 @@ def _layout(cache: Path, versions: dict[str, str]) -> Artifacts:
     )
 
 
-def resolve(cache: Path | None = None, *, log: Path | None = None) -> Artifacts:
+def resolve(cache: Path | None = None, *, log: Path | None = None, pom: Path = POM) -> Artifacts:
     """Make sure the pinned Kafka jars and Apicurio app are in ``cache``, running Maven if not.
 
     Raises ToolMissingError when Maven is needed but absent, ArtifactError when it fails.
     """
     cache = cache or default_cache_dir()
-    versions = pinned_versions()
+    versions = pinned_versions(pom)
     artifacts = _layout(cache, versions)
     wanted = {"kafka": artifacts.kafka_lib, "registry": artifacts.registry_jar.parent}
     missing = [execution for execution, folder in wanted.items() if not (folder / _COMPLETE).exists()]
@@ -80,7 +80,7 @@ def resolve(cache: Path | None = None, *, log: Path | None = None) -> Artifacts:
         shutil.rmtree(wanted[execution], ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
     goals = [f"dependency:{'copy-dependencies' if e == 'kafka' else 'unpack'}@{e}" for e in missing]
-    argv = [mvn, "-B", "-q", "-f", str(POM), *goals, f"-Dstack.lib={cache}"]
+    argv = [mvn, "-B", "-q", "-f", str(pom), *goals, f"-Dstack.lib={cache}"]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,7 @@ def resolve(cache: Path | None = None, *, log: Path | None = None) -> Artifacts:
         errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line]
         detail = "\n".join(errors[:6]) or (result.stdout + result.stderr)[-2000:]
         raise ArtifactError(
-            f"Maven could not resolve the stack's artifacts (versions {versions}, pom {POM}):\n{detail}"
+            f"Maven could not resolve the stack's artifacts (versions {versions}, pom {pom}):\n{detail}"
         )
     for execution in missing:
         (wanted[execution] / _COMPLETE).write_text("ok\n")

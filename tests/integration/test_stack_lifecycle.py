@@ -128,3 +128,16 @@ def test_component_that_fails_to_start_reports_its_log_tail(tmp_path: Path) -> N
     assert error.log_tail, "the error carries the component's last log lines"
     assert "last lines of" in str(error)
     assert any("data" in line for line in error.log_tail)
+
+
+def test_maven_failing_to_resolve_is_reported(tmp_path: Path) -> None:
+    from pipeline.errors import ArtifactError
+    from pipeline.stack import artifacts
+
+    pom = tmp_path / "pom.xml"
+    pom.write_text(artifacts.POM.read_text().replace("<kafka.version>", "<kafka.version>0.0.0-no-such-"))
+    with pytest.raises(
+        ArtifactError, match=r"Maven could not resolve the stack's artifacts .*0\.0\.0-no-such-"
+    ):
+        artifacts.resolve(tmp_path / "cache", pom=pom)
+    assert not (tmp_path / "cache" / "kafka-0.0.0-no-such-4.3.1" / ".complete").exists()
