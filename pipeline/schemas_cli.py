@@ -1,7 +1,9 @@
-"""``pipeline schemas validate | register`` and ``pipeline bootstrap``.
+"""``pipeline schemas validate | check | register`` and ``pipeline bootstrap``.
 
 Exit codes: 0 done; 1 the catalog is invalid, a schema is incompatible or a topic's partition count
 differs from the catalog's; 2 the registry or the cluster cannot be reached (mapped in pipeline.cli).
+``check`` (the compatibility gate, :mod:`pipeline.gate`) also exits 2 when the git history cannot be
+read, the registry fails or cannot judge a subject, or the options make no sense.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pipeline.bootstrap import RegistrationReport, Status, register_schemas
 from pipeline.catalog import Catalog, check_catalog, read_sources
 from pipeline.cluster import ensure_cluster
 from pipeline.config import Settings, librdkafka_config
+from pipeline.errors import HistoryError, RegistryError
+from pipeline.gate import FORMATS, GateReport, check_against_git, check_against_registry
 from pipeline.provisioning import TopicReport, TopicStatus, ensure_topics
 from pipeline.registry import RegistryClient
 from pipeline.validation import Diagnostic
@@ -125,6 +129,32 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    if args.base is not None and args.against == "registry":
+        print("error: --base applies to --against git only", file=sys.stderr)
+        return 2
+    if not args.catalog.is_dir():
+        print(f"error: {args.catalog}: no such schema directory (see --catalog)", file=sys.stderr)
+        return 2
+    sources = read_sources(args.catalog)
+    catalog, problems = check_catalog(sources)
+    if catalog is None:
+        _print_diagnostics(problems, args.catalog)
+        return 1
+    report: GateReport
+    try:
+        if args.against == "git":
+            report = check_against_git(catalog, sources, args.base)
+        else:
+            with RegistryClient(_settings().registry) as registry:
+                report = check_against_registry(catalog, sources, registry)
+    except (HistoryError, RegistryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(FORMATS[args.format](report))
+    return report.exit_code
+
+
 def _register(args: argparse.Namespace) -> int:
     catalog = _load(args.catalog)
     if catalog is None:
@@ -162,6 +192,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "validate", parents=[common], help="check every .avsc file and catalog.toml (exit 1 on any problem)"
     )
     validate.set_defaults(handler=_validate)
+    check = schemas_sub.add_parser(
+        "check",
+        parents=[common],
+        help="the compatibility gate: each schema against its git history or the registry "
+        "(exit 0 compatible, 1 incompatible, 2 cannot tell)",
+    )
+    check.add_argument(
+        "--against",
+        choices=["git", "registry"],
+        default="git",
+        help="git: earlier versions from the git history (default, no registry needed); registry: the "
+        "registered versions, asking the registry too",
+    )
+    check.add_argument("--format", choices=sorted(FORMATS), default="table", help="output (default: table)")
+    check.add_argument(
+        "--base",
+        metavar="REV",
+        help="with --against git: the history up to REV (default HEAD; e.g. origin/main on a branch)",
+    )
+    check.set_defaults(handler=_check)
     reg = schemas_sub.add_parser(
         "register",
         parents=[common, dry],
