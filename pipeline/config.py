@@ -33,6 +33,7 @@ __all__ = [
     "RegistrySettings",
     "Secret",
     "Settings",
+    "deserializer_config",
     "librdkafka_config",
     "load_settings",
     "registry_client_config",
@@ -226,7 +227,9 @@ def librdkafka_config(kafka: KafkaSettings) -> dict[str, Any]:
 
 def registry_client_config(registry: RegistrySettings) -> dict[str, Any]:
     """Configuration for confluent-kafka's ``SchemaRegistryClient``."""
-    conf: dict[str, Any] = {"url": registry.url}
+    # Without a timeout the client waits forever on a registry that accepted the request but never
+    # answers; 30 s, then its own retries.
+    conf: dict[str, Any] = {"url": registry.url, "timeout": 30}
     if registry.basic_auth_user and registry.basic_auth_password:
         conf["basic.auth.user.info"] = f"{registry.basic_auth_user}:{registry.basic_auth_password.reveal()}"
     if registry.bearer_token:
@@ -255,3 +258,9 @@ def serde_config() -> dict[str, Any]:
         "normalize.schemas": False,
         "subject.name.strategy": topic_subject_name_strategy,
     }
+
+
+def deserializer_config() -> dict[str, Any]:
+    """confluent-kafka ``AvroDeserializer`` settings pinned like :func:`serde_config`: the topic strategy
+    (no ``/associations`` lookups) and the writer's schema as read (no latest-version lookups)."""
+    return {"use.latest.version": False, "subject.name.strategy": topic_subject_name_strategy}

@@ -20,7 +20,7 @@ from pipeline.bootstrap import register_schemas
 from pipeline.catalog import load_catalog
 from pipeline.cli import main
 from pipeline.codegen import generate, write
-from pipeline.config import librdkafka_config, serde_config
+from pipeline.config import deserializer_config, librdkafka_config, serde_config
 from pipeline.provisioning import ensure_topics
 from pipeline.registry import RegistryClient
 from pipeline.topic import Received
@@ -91,7 +91,10 @@ def test_our_bytes_decode_with_confluent_and_theirs_with_ours(
 
     raw = read_all(stack, binding.topic, expect=3)
     ours = {msg.key(): msg.value() for msg in raw if msg.key() and msg.key().startswith(b"ours-")}
-    theirs = {key: _normalise(AvroDeserializer(client)(value, ctx)) for key, value in ours.items()}
+    theirs = {
+        key: _normalise(AvroDeserializer(client, conf=deserializer_config())(value, ctx))
+        for key, value in ours.items()
+    }
     assert theirs == {f"ours-{i}".encode(): _normalise(_untag(typed(m, i).to_avro())) for i in range(3)}
 
     # confluent-kafka's AvroSerializer -> Kafka -> our generated consumer

@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from pipeline.config import serde_config
+from pipeline.config import deserializer_config, serde_config
 from pipeline.serde import AvroDecoder, AvroEncoder, SchemaResolver, parse
 from tests.conftest import StackHandle
 
@@ -73,7 +73,7 @@ def test_ours_encoded_reads_with_confluent_deserializer(
     encoder = AvroEncoder(parse(SCHEMA_TEXT), schema_id, name)
     data = encoder.encode(everything(i))
 
-    theirs = AvroDeserializer(client)(
+    theirs = AvroDeserializer(client, conf=deserializer_config())(
         data, SerializationContext(name.removesuffix("-value"), MessageField.VALUE)
     )
     assert _normalise(theirs) == _normalise(everything(i))

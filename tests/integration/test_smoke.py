@@ -12,7 +12,7 @@ from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
 
-from pipeline.config import serde_config
+from pipeline.config import deserializer_config, serde_config
 from tests.conftest import StackHandle
 
 pytestmark = pytest.mark.integration
@@ -60,7 +60,7 @@ def test_avro_round_trip_through_registry_with_confluent_serdes(stack: StackHand
                 "group.id": stack.unique("smoke"),
                 "auto.offset.reset": "earliest",
                 "key.deserializer": StringDeserializer(),
-                "value.deserializer": AvroDeserializer(registry),
+                "value.deserializer": AvroDeserializer(registry, conf=deserializer_config()),
             }
         )
     )

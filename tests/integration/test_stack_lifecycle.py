@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from pipeline.config import serde_config
+from pipeline.config import deserializer_config, serde_config
 from pipeline.errors import ComponentFailedError, PortInUseError
 from pipeline.stack import EmbeddedStack, StackConfig
 
@@ -83,7 +83,7 @@ def test_up_reuses_restart_keeps_schemas_and_messages(second_stack: EmbeddedStac
             **kafka_conf,
             "group.id": "after-restart",
             "auto.offset.reset": "earliest",
-            "value.deserializer": AvroDeserializer(fresh),
+            "value.deserializer": AvroDeserializer(fresh, conf=deserializer_config()),
         }
     )
     consumer.subscribe(["kept"])

@@ -132,3 +132,16 @@ def test_serde_behaviour_is_pinned() -> None:
     assert conf["use.latest.version"] is False
     assert conf["normalize.schemas"] is False
     assert conf["subject.name.strategy"].__name__ == "topic_subject_name_strategy"
+
+
+def test_registry_requests_time_out() -> None:
+    conf = registry_client_config(load_settings({}, embedded_defaults=EMBEDDED).registry)
+    assert conf["timeout"] == 30, "a registry that never answers must not hang a pipeline"
+
+
+def test_deserializer_behaviour_is_pinned() -> None:
+    from pipeline.config import deserializer_config
+
+    conf = deserializer_config()
+    assert conf["subject.name.strategy"].__name__ == "topic_subject_name_strategy"
+    assert conf["use.latest.version"] is False
