@@ -1,9 +1,10 @@
 """The schema files' committed history, read from git (the gate's only subprocess).
 
 For each candidate file, every commit on the *first-parent* chain up to a base revision that touched
-the schema directory or any name the file had (``git log --follow``, so a renamed or moved file keeps
-its history), oldest first, with the file's text at that commit and the text of every
-``<full name>.avsc`` in the schema directory then. First parents only: on a branch that merges pull
+the schema directory or any name the file had, oldest first, with the file's text at that commit and
+the text of every ``<full name>.avsc`` in the schema directory then. Renames are followed, so a renamed
+or moved file keeps its history; copies are not (``git log --follow`` follows those too, and would
+give a new file the history of a similar one). First parents only: on a branch that merges pull
 requests, what landed is each merge, not the commits inside the pull request, just as a registry that
 registers on every push to the branch never saw those.
 
@@ -154,18 +155,41 @@ class _Git:
             raise HistoryError(f"{path} is outside the git work tree at {self.cwd}") from exc
 
     def names(self, sha: str, path: str) -> list[tuple[str, str]]:
-        """(commit, the file's path in that commit) for each first-parent commit that touched it,
-        following renames; newest first."""
-        out = self.run(
-            "log", "--follow", "--first-parent", "-z", "--format=%x01%H", "--name-only", sha, "--", path
-        )
-        entries = []
-        for chunk in out.decode("utf-8", "surrogateescape").split("\x01"):
-            parts = [part.strip("\n") for part in chunk.split("\0")]
-            parts = [part for part in parts if part]
-            if len(parts) >= 2:
-                entries.append((parts[0], parts[1]))
-        return entries
+        """(commit, the file's path in that commit) for each first-parent commit up to ``sha`` that
+        touched it, newest first, following renames. Like ``git log --follow`` but renames only:
+        --follow also takes a *copy* for the file's origin, so a new file similar to an existing one
+        would borrow that file's history."""
+        entries: list[tuple[str, str]] = []
+        start, current = sha, path
+        while True:
+            out = self.run("log", "--first-parent", "--format=%H", start, "--", current).decode()
+            commits = out.split()
+            entries.extend((commit, current) for commit in commits)
+            if not commits:
+                return entries
+            created = commits[-1]  # the oldest commit with this name: did a rename create it?
+            parent = (
+                self.run("rev-parse", "--verify", "--quiet", f"{created}^1", check=False).decode().strip()
+            )
+            if not parent:
+                return entries
+            diff = self.run("diff", "-z", "--name-status", "-M", parent, created).decode(
+                "utf-8", "surrogateescape"
+            )
+            fields = diff.split("\0")
+            origin = None
+            index = 0
+            while index < len(fields) - 1:
+                status = fields[index]
+                if status.startswith(("R", "C")):
+                    if status.startswith("R") and fields[index + 2] == current:
+                        origin = fields[index + 1]
+                    index += 3
+                else:
+                    index += 2
+            if origin is None:
+                return entries
+            start, current = parent, origin
 
     def chain(self, sha: str, directory: str, paths: set[str]) -> list[Commit]:
         """First-parent commits up to ``sha`` that touched ``directory`` or any of ``paths``, oldest
