@@ -6,12 +6,13 @@ PIPELINE := $(BIN)/pipeline
 N ?= 10000
 
 .PHONY: help venv stack-up stack-down stack-status run-pipeline test unit integration lint typecheck clean
-.PHONY: validate-schemas register-schemas bootstrap generate check-generated
+.PHONY: validate-schemas register-schemas bootstrap generate check-generated check-compat
 
 help:
 	@echo "make run-pipeline   run the main job on the embedded stack (or the cluster in the environment)"
 	@echo "make test           lint, type-check, unit and integration tests on the real stack"
 	@echo "make validate-schemas / register-schemas / bootstrap   check, register, and also create topics"
+	@echo "make check-compat   the compatibility gate: each schema against its git history (no registry)"
 	@echo "make stack-up / stack-down / stack-status"
 
 $(BIN)/.installed: pyproject.toml
@@ -33,6 +34,9 @@ stack-status: venv
 
 validate-schemas: venv
 	$(PIPELINE) schemas validate
+
+check-compat: venv
+	$(PIPELINE) schemas check
 
 register-schemas: venv
 	$(PIPELINE) schemas register
