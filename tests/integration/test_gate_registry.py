@@ -148,3 +148,24 @@ def test_a_registry_that_disagrees_with_the_checker_fails_the_gate(
             assert (code, verdict["status"], verdict["registry"]["compatible"]) == (0, "compatible", True)
     finally:
         _clean_up(stack, load_catalog(root), tag)
+
+
+def test_a_registry_that_cannot_judge_is_never_a_silent_pass(
+    stack: StackHandle, copy: CatalogCopy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A catalog switched to ``references = "inline"`` against versions registered with references:
+    Apicurio's compatibility endpoint cannot parse the stored versions (HTTP 422) and the candidate has
+    no references for the dry-run fallback. Confluent resolves the stored references and judges."""
+    payments = f"{copy.topic('payments')}-value"
+    register(stack, copy.root)
+    copy.edit_catalog('references = "subjects"', 'references = "inline"')
+    copy.edit(
+        PAYMENT, add_field({"name": "note", "type": ["null", "string"], "default": None, "doc": "A note."})
+    )
+    code, subjects = gate(monkeypatch, stack, capsys, copy.root)
+    verdict = subjects[payments]
+    if is_apicurio(stack):
+        assert (code, verdict["status"], verdict["registry"]["compatible"]) == (2, "unjudged", None)
+        assert any("could not judge the candidate" in note and "422" in note for note in verdict["notes"])
+    else:
+        assert (code, verdict["status"], verdict["registry"]["compatible"]) == (0, "compatible", True)
