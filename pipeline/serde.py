@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +29,10 @@ from fastavro.validation import ValidationError, validate
 
 from pipeline import wire
 from pipeline.errors import RegistryError, RegistryUnavailableError, SchemaViolationError
+from pipeline.retry import RetryPolicy
 
 __all__ = [
+    "REGISTRY_OUTAGE_RETRY",
     "AvroDecoder",
     "AvroEncoder",
     "CorruptPayloadError",
@@ -38,6 +42,8 @@ __all__ = [
     "UnknownSchemaError",
     "parse",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class UnknownSchemaError(SchemaViolationError):
@@ -73,18 +79,34 @@ def _registry_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
     except (OSError, ConnectionError) as exc:
         raise RegistryUnavailableError(f"{what}: registry unreachable: {exc}") from exc
     except Exception as exc:  # requests/httpx transport errors arrive untyped from the client
-        if type(exc).__module__.split(".")[0] in {"httpx", "requests", "urllib3", "httpcore"}:
+        if type(exc).__module__.split(".")[0] in {"httpx", "httpx2", "requests", "urllib3", "httpcore"}:
             raise RegistryUnavailableError(f"{what}: registry unreachable: {exc}") from exc
         raise
+
+
+# How long a lookup waits out an unreachable registry (RegistryUnavailableError) before giving up: each
+# attempt is the client's own retries, then these waits (1, 2, 4, 8, then 10 s): at least 65 s in all,
+# about two minutes typically, and well under the consumer's max.poll.interval.ms (300 s).
+REGISTRY_OUTAGE_RETRY = RetryPolicy(max_attempts=10, initial_backoff=1.0, multiplier=2.0, max_backoff=10.0)
 
 
 class SchemaResolver:
     """Registry lookups with caches: schema id -> parsed writer schema, (subject, schema) -> id.
 
-    Thread-safe; each distinct schema is fetched and parsed once per process."""
+    Thread-safe; each distinct schema is fetched and parsed once per process. While the registry cannot
+    be reached, a lookup retries with backoff (``retry``): a transient outage delays the message, it does
+    not make it a poison message."""
 
-    def __init__(self, client: SchemaRegistryClient) -> None:
+    def __init__(
+        self,
+        client: SchemaRegistryClient,
+        *,
+        retry: RetryPolicy = REGISTRY_OUTAGE_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
+        self._retry = retry
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._by_id: dict[int, Any] = {}
         self._ids: dict[tuple[str, str, tuple[tuple[str, str, int], ...]], tuple[int, int]] = {}
@@ -97,7 +119,7 @@ class SchemaResolver:
         with self._lock:
             if schema_id not in self._by_id:
                 try:
-                    schema = _registry_call(f"schema id {schema_id}", self._client.get_schema, schema_id)
+                    schema = self._call(f"schema id {schema_id}", self._client.get_schema, schema_id)
                 except RegistryError as exc:
                     if exc.status == 404:
                         raise UnknownSchemaError(
@@ -109,11 +131,27 @@ class SchemaResolver:
                 self._by_id[schema_id] = parse(schema.schema_str, named)
             return self._by_id[schema_id]
 
+    def _call(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+        """A registry call, retried with backoff while the registry is unreachable."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return _registry_call(what, call, *args, **kwargs)
+            except RegistryUnavailableError as exc:
+                if not self._retry.should_retry(exc, attempts):
+                    raise
+                delay = self._retry.backoff(attempts)
+                log.warning(
+                    "%s; retry %d of %d in %.1f s", exc, attempts, self._retry.max_attempts - 1, delay
+                )
+                self._sleep(delay)
+
     def _resolve_references(self, schema: Schema, named: dict[str, Any]) -> None:
         for ref in schema.references or []:
             if ref.name in named:
                 continue
-            version = _registry_call(
+            version = self._call(
                 f"reference {ref.name} ({ref.subject} v{ref.version})",
                 self._client.get_version,
                 ref.subject,
@@ -137,7 +175,7 @@ class SchemaResolver:
         if found is not None:
             return found
         try:
-            registered = _registry_call(
+            registered = self._call(
                 f"subject {subject}", self._client.lookup_schema, subject, schema, normalize_schemas=False
             )
         except RegistryError as exc:
