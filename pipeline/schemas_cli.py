@@ -197,6 +197,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         parents=[common],
         help="the compatibility gate: each schema against its git history or the registry "
         "(exit 0 compatible, 1 incompatible, 2 cannot tell)",
+        description="Judge each catalog subject's working-tree schema against its earlier versions at the "
+        "subject's level, with Confluent Schema Registry's rules: by default the distinct versions "
+        "committed on the first-parent history of --base (renames followed); with --against registry, "
+        "the registered versions, asking the registry's own endpoint too (a disagreement fails). "
+        "Exit 0: all compatible; 1: incompatible, invalid or a disagreement; 2: usage error, unreadable "
+        "history (e.g. a shallow clone), or the registry failed or could not judge.",
     )
     check.add_argument(
         "--against",
