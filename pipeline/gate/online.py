@@ -90,17 +90,12 @@ class _Online:
         types first, so that a schema's references can be looked up with their versions)."""
         found: dict[str, int | None] = {}
         for spec in self.catalog.subjects:
-            refs = []
-            for ref in spec.references:
-                version = found.get(ref.subject)
-                if version is None:
-                    break
-                refs.append(Reference(ref.name, ref.subject, version))
-            else:
-                hit = self.registry.lookup(spec.subject, spec.text, refs)
-                found[spec.subject] = hit.version if hit else None
+            refs = [Reference(ref.name, ref.subject, found.get(ref.subject) or 0) for ref in spec.references]
+            if any(ref.version == 0 for ref in refs):
+                found[spec.subject] = None  # a referenced text is not registered, so neither is this
                 continue
-            found[spec.subject] = None
+            hit = self.registry.lookup(spec.subject, spec.text, refs)
+            found[spec.subject] = hit.version if hit else None
         return found
 
     def referred_version(self, subject: str, found: dict[str, int | None]) -> int | None:
