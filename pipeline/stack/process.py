@@ -80,6 +80,11 @@ class ManagedProcess:
             )
         self.pid_file.write_text(f"{proc.pid}\n")
         _CHILDREN[proc.pid] = proc
+        # Popen returns once exec has begun, but the kernel shows the new command line a moment later;
+        # until then the process would not look like ours.
+        deadline = time.monotonic() + 5
+        while not self._is_ours(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         return proc.pid
 
     def stop(self, timeout: float = 30.0) -> bool:
