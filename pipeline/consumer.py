@@ -343,7 +343,9 @@ class ConsumerLoop(Generic[T]):
     def _mark_done(self, msg: Message) -> None:
         key = self._key(msg)
         if key not in self._revoked:
-            self._pending[key] = int(msg.offset() or 0) + 1
+            # Messages are marked out of order (dead letters at decode, the rest after the handler); the
+            # whole batch is done before a commit, so the highest mark is the one to commit.
+            self._pending[key] = max(self._pending.get(key, 0), int(msg.offset() or 0) + 1)
 
     def _commit(self, only: Iterable[tuple[str, int]] | None = None) -> None:
         keys = list(self._pending) if only is None else [k for k in only if k in self._pending]
