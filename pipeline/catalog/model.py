@@ -13,6 +13,7 @@ from typing import Any
 import fastavro
 
 from pipeline.avsc import NAMED_KINDS, PRIMITIVES, definition_namespace, qualify
+from pipeline.compat.levels import Level
 from pipeline.validation import LintOptions
 
 __all__ = [
@@ -35,36 +36,8 @@ __all__ = [
 PLAIN_KEY_TYPES = ("string", "bytes", "int", "long", "float", "double")
 
 
-class Compatibility(StrEnum):
-    """A subject's compatibility level, as Confluent Schema Registry names them."""
-
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
-    NONE = "NONE"
-
-    @property
-    def directions(self) -> frozenset[str]:
-        """Which ways old and new must read each other: {"backward"}, {"forward"}, both or none."""
-        base = self.value.removesuffix("_TRANSITIVE")
-        return {
-            "BACKWARD": frozenset({"backward"}),
-            "FORWARD": frozenset({"forward"}),
-            "FULL": frozenset({"backward", "forward"}),
-        }.get(base, frozenset())
-
-    @property
-    def transitive(self) -> bool:
-        return self.value.endswith("_TRANSITIVE")
-
-    def implies(self, other: Compatibility) -> bool:
-        """True when every change allowed under ``self`` is also allowed under ``other``."""
-        if not other.directions:
-            return True
-        return other.directions <= self.directions and (self.transitive or not other.transitive)
+#: A subject's compatibility level: the checker's levels, named once (``pipeline.compat.Level``).
+Compatibility = Level
 
 
 class SubjectNameStrategy(StrEnum):

@@ -61,6 +61,11 @@ class Level(StrEnum):
             names = ", ".join(level.value for level in cls)
             raise ConfigError(f"unknown compatibility level {value!r}; expected one of {names}") from None
 
+    def implies(self, other: Level) -> bool:
+        """True when every change allowed under ``self`` is also allowed under ``other`` (``self`` is at
+        least as strict)."""
+        return set(other.directions) <= set(self.directions) and (self.transitive or not other.transitive)
+
     def versions_to_check(self, count: int) -> list[int]:
         """1-based versions this level compares against when there are ``count`` previous versions,
         latest first (the order Confluent checks them)."""

@@ -206,7 +206,7 @@ CONFIG_ERRORS = [
         BASE + 'compatibility = "BACKWARDS"\n',
         3,
         "topics.pay.compatibility",
-        "'BACKWARDS' is not one of BACKWARD",
+        "'BACKWARDS' is not one of NONE, BACKWARD",
     ),
     (
         "a strategy Confluent does not have",
