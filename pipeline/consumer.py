@@ -255,6 +255,16 @@ class ConsumerLoop(Generic[T]):
     # -- the batch ---------------------------------------------------------------------------
 
     def _process_batch(self, batch: list[Message]) -> None:
+        before = dict(self._pending)
+        try:
+            self._process_batch_unguarded(batch)
+        except BaseException:
+            # A failed DLQ write (or any escape) must not let this batch's offsets be committed on the
+            # way out: the batch is re-delivered, never lost.
+            self._pending = before
+            raise
+
+    def _process_batch_unguarded(self, batch: list[Message]) -> None:
         self.stats.batches += 1
         self.stats.consumed += len(batch)
         decoded: list[tuple[Message, T]] = []

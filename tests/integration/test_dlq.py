@@ -184,3 +184,56 @@ def test_producer_side_violations_go_to_dlq_as_json(stack: StackHandle) -> None:
         assert body.get("seq", None) == (bad[name].get("seq") if name != "string where bytes belong" else 104)
     assert parse_dead_letter(dead["wrong type"].headers()).field_path == "test.pipeline.Event.seq"
     assert parse_dead_letter(dead["unknown enum symbol"].headers()).field_path == "test.pipeline.Event.kind"
+
+
+def test_a_failed_dlq_write_commits_nothing_of_its_batch(stack: StackHandle) -> None:
+    from pipeline.consumer import ConsumerLoop, DeadLetterPublisher, consumer_config
+    from pipeline.producer import DeliveryError, ReliableProducer, producer_config
+
+    topic = stack.create_topic("dlqfail")
+    producer = Producer(stack.kafka_config(**{"acks": "all"}))
+    for value in (b"good-1", b"bad", b"good-2"):
+        producer.produce(topic, value=value)
+    assert producer.flush(30) == 0
+
+    def picky(value: bytes) -> None:
+        if value == b"bad":
+            raise Fatal("refused")
+
+    group = stack.unique("dlqfail-group")
+    broken = DeadLetterPublisher(
+        ReliableProducer(
+            producer_config(stack.settings.kafka, {"delivery.timeout.ms": 3000, "linger.ms": 5})
+        ),
+        lambda _topic: stack.unique("no-such-dlq-topic"),  # auto-creation is off: the write fails
+    )
+    loop = ConsumerLoop(
+        consumer_config(stack.settings.kafka, group),
+        [topic],
+        lambda msg: msg.value(),
+        picky,
+        batch=False,
+        dlq=broken,
+        retry=RetryPolicy(max_attempts=1, non_retryable=(Fatal,)),
+    )
+    with pytest.raises(DeliveryError):
+        loop.run(idle_timeout=10, handle_signals=False)
+    assert committed(stack, group, topic) == [0], "good-1 was processed, but its batch is not committed"
+
+    dlq_topic = stack.create_topic(f"{topic}.dlq")
+    working = DeadLetterPublisher(
+        ReliableProducer(producer_config(stack.settings.kafka, {"linger.ms": 5})), lambda _topic: dlq_topic
+    )
+    seen: list[bytes] = []
+    ConsumerLoop(
+        consumer_config(stack.settings.kafka, group),
+        [topic],
+        lambda msg: msg.value(),
+        lambda value: seen.append(value) if value != b"bad" else picky(value),
+        batch=False,
+        dlq=working,
+        retry=RetryPolicy(max_attempts=1, non_retryable=(Fatal,)),
+    ).run(idle_timeout=4, handle_signals=False)
+    assert seen == [b"good-1", b"good-2"], "re-delivered from the last commit"
+    assert committed(stack, group, topic) == [3]
+    assert [m.value() for m in read_all(stack, dlq_topic, expect=1)] == [b"bad"]
