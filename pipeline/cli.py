@@ -57,6 +57,12 @@ def _compat_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     compat_cli.register(sub)
 
 
+def _bench_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline.bench import cli as bench_cli
+
+    bench_cli.register(sub)
+
+
 _REGISTRARS = [
     _run_commands,
     _dlq_commands,
@@ -64,6 +70,7 @@ _REGISTRARS = [
     _stack_commands,
     _schemas_commands,
     _compat_commands,
+    _bench_commands,
 ]
 
 

@@ -1,0 +1,52 @@
+"""``pipeline bench`` (``make bench``): run the benchmark, print the table, optionally write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pipeline.bench.report import render_table
+from pipeline.bench.runner import BenchConfig, run_bench
+from pipeline.cluster import ensure_cluster
+from pipeline.errors import ConfigError
+
+__all__ = ["register"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.count < 2 * args.batch or args.repeat < 1:
+        raise ConfigError(f"--count must be at least twice --batch ({args.batch}) and --repeat at least 1")
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    settings = ensure_cluster(progress=say)
+    config = BenchConfig(
+        count=args.count, repeat=args.repeat, batch_size=args.batch, partitions=args.partitions
+    )
+    report = run_bench(settings, config, say)
+    print(render_table(report))
+    if args.json:
+        args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+        say(f"wrote {args.json}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser(
+        "bench",
+        help="throughput of the generated Order pipelines vs confluent-kafka's serde and bare clients",
+        description="Produce and consume the same Order records with bare clients (floor), "
+        "confluent-kafka's Avro serde (baseline) and the generated pipelines (ours), each on fresh "
+        "topics; print medians, ratios and RSS growth. A measurement, not a test: it asserts no time.",
+    )
+    bench.add_argument("-n", "--count", type=int, default=500_000, help="records per phase (default 500000)")
+    bench.add_argument(
+        "-r", "--repeat", type=int, default=3, help="repetitions; medians are reported (default 3)"
+    )
+    bench.add_argument("--batch", type=int, default=500, help="consumer batch size (default 500)")
+    bench.add_argument("--partitions", type=int, default=3, help="partitions of each topic (default 3)")
+    bench.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    bench.set_defaults(handler=_run)
