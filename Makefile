@@ -53,6 +53,13 @@ check-generated: venv
 run-pipeline: venv
 	$(PIPELINE) run --count $(N)
 
+# N and R as for run-pipeline (`make bench N=100000 R=5`); N's default here is 500000, not 10000.
+BENCH_N = $(if $(filter file,$(origin N)),500000,$(N))
+R ?= 3
+.PHONY: bench
+bench: venv
+	$(PIPELINE) bench --count $(BENCH_N) --repeat $(R) --json bench-results.json
+
 lint: venv
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/ruff format --check pipeline tests
