@@ -7,10 +7,12 @@ N ?= 10000
 
 .PHONY: help venv stack-up stack-down stack-status run-pipeline test unit integration lint typecheck clean
 .PHONY: validate-schemas register-schemas bootstrap generate check-generated check-compat
+.PHONY: fault-test fault-test-quick
 
 help:
 	@echo "make run-pipeline   run the main job on the embedded stack (or the cluster in the environment)"
 	@echo "make test           lint, type-check, unit and integration tests on the real stack"
+	@echo "make fault-test     fault injection, full run (several minutes); fault-test-quick: CI's subset"
 	@echo "make validate-schemas / register-schemas / bootstrap   check, register, and also create topics"
 	@echo "make check-compat   the compatibility gate: each schema against its git history (no registry)"
 	@echo "make stack-up / stack-down / stack-status"
@@ -75,6 +77,17 @@ integration: venv
 
 test: lint typecheck check-generated
 	$(BIN)/pytest -q
+
+# Fault injection (tests/faults) on a private stack: free ports, a temporary state directory; the shared
+# stack is never touched. The full run is 100 000 messages, 20 kills and a 30 s registry outage; the quick
+# subset (run by .ci/run) uses the same code with small sizes. Both print the results table at the end.
+FAULT_RESULTS ?= build/fault-results.jsonl
+
+fault-test fault-test-quick: venv
+	rm -f $(FAULT_RESULTS)
+	FAULT_PROFILE=$(if $(filter fault-test,$@),full,quick) FAULT_RESULTS=$(FAULT_RESULTS) \
+		$(BIN)/pytest tests/faults -m fault -q; status=$$?; \
+		$(BIN)/python -m tests.faults.report $(FAULT_RESULTS); exit $$status
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

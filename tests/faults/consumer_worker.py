@@ -2,9 +2,11 @@
 
 SPEC is JSON: topic, subject, dlq, group, instance (its static group.instance.id, so a restarted process
 takes its predecessor's place at once instead of waiting out the session timeout), out (the file it
-appends to), batch_size and work_ms (simulated work per batch). For each batch it appends one line per
-record (the sequence number) and a ``#`` line, in one write, flushed before the loop commits: a kill
-after the flush and before the commit is exactly the re-delivery the scenario counts.
+appends to), batch_size, work_ms (simulated work per batch) and idle_seconds (null: run until killed;
+else exit by itself, after a clean commit, once no message came for that long). For each batch it
+appends one line per record (the sequence number) and a ``#`` line, in one write, flushed half-way
+through the simulated work, as a handler with side effects would have made some of them by then: a kill
+after the flush and before the loop's commit re-delivers that batch, the duplicates the scenario counts.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ def main(argv: list[str]) -> int:
     with open(spec["out"], "a", encoding="utf-8") as out:
 
         def handle(batch: list[Received[dict[str, Any]]]) -> None:
-            time.sleep(work)
+            time.sleep(work / 2)
             out.write("".join(f"{r.value['seq']}\n" for r in batch if r.value is not None) + "#\n")
             out.flush()
+            time.sleep(work / 2)
 
-        consumer.run(handle)
+        idle = spec.get("idle_seconds")
+        consumer.run(handle, idle_timeout=None if idle is None else float(idle))
     return 0
 
 

@@ -2,9 +2,9 @@
 account for every message from the topic and the consumer's output: none lost, and every duplicate is
 explained by a kill -- each kill re-delivers at most the one batch it had processed but not committed.
 
-Most kills land once the run has made progress (at seeded points spread over the messages, plus a few
-milliseconds of jitter), so they hit the handler, the flush or the commit; some land during start-up,
-before the process has joined the group.
+Most kills land once the run has made progress (at seeded points spread over the messages, plus a
+jitter of up to one and a half batch cycles), so they hit the handler, the flush or the commit; some
+land during start-up, before the process has processed its first batch (or right at it).
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ from tests.faults.support import (
 
 pytestmark = pytest.mark.fault
 
-BATCH_SIZE = 200
-WORK_MS = 5  # simulated work per batch, so a run lasts long enough to be killed mid-way
+BATCH_SIZE = 50
+SECONDS_PER_KILL = 1.0  # simulated work is paced so that the whole stream takes this long per kill cycle
 STARTUP_KILL_SHARE = 0.15
+FINAL_IDLE_SECONDS = 6  # the last run exits by itself (clean drain, commit) after this long without messages
 STALL_SECONDS = 90.0  # no new output for this long ends the wait (and the scenario reports what is lost)
 PARTITIONS = 3
 
@@ -86,7 +87,7 @@ class Run:
     started: float
     first_output: float | None = None
     ended: float | None = None
-    how: str = ""  # startup kill / progress kill / final (SIGTERM)
+    how: str = ""  # "startup" or "progress" (killed), "final" (exited by itself)
     _offset: int = 0
     _carry: bytes = b""
     lines: int = 0
@@ -115,9 +116,10 @@ class Worker:
     binding: TopicBinding
     group: str
     workdir: Path
+    work_ms: float
     runs: list[Run] = field(default_factory=list)
 
-    def start(self) -> Run:
+    def start(self, idle_seconds: float | None = None) -> Run:
         index = len(self.runs)
         out, log = self.workdir / f"run-{index:02d}.out", self.workdir / f"run-{index:02d}.log"
         spec = {
@@ -128,7 +130,8 @@ class Worker:
             "instance": f"{self.group}-member",
             "out": str(out),
             "batch_size": BATCH_SIZE,
-            "work_ms": WORK_MS,
+            "work_ms": self.work_ms,
+            "idle_seconds": idle_seconds,
         }
         with log.open("wb") as log_file:
             proc = subprocess.Popen(
@@ -150,14 +153,18 @@ class Worker:
                 run.proc.wait()
 
 
-def wait_for(run: Run, seen: set[int], done: Callable[[], bool]) -> bool:
-    """Follow ``run``'s output until ``done()``; False when it stalls. Fails if the process dies."""
+def wait_for(run: Run, seen: set[int], done: Callable[[], bool], *, may_exit: bool = False) -> bool:
+    """Follow ``run``'s output until ``done()``; False when it stalls. Unless ``may_exit``, fails if the
+    process exits by itself (a crash)."""
     last_progress = time.monotonic()
     while not done():
         if run.read_new(seen):
             last_progress = time.monotonic()
             continue
         if run.proc.poll() is not None:
+            run.read_new(seen)
+            if may_exit:
+                return done()
             log = run.log.read_text(encoding="utf-8", errors="replace")[-3000:]
             pytest.fail(f"consumer run {run.index} exited by itself (code {run.proc.returncode}):\n{log}")
         if time.monotonic() - last_progress > STALL_SECONDS:
@@ -166,9 +173,10 @@ def wait_for(run: Run, seen: set[int], done: Callable[[], bool]) -> bool:
     return True
 
 
-def after(seconds: float) -> Callable[[], bool]:
+def starting(run: Run, seconds: float) -> Callable[[], bool]:
+    """Done after ``seconds``, or at the run's first output if that comes sooner."""
     deadline = time.monotonic() + seconds
-    return lambda: time.monotonic() >= deadline
+    return lambda: time.monotonic() >= deadline or run.lines > 0
 
 
 def progressed(run: Run, seen: set[int], target: float) -> Callable[[], bool]:
@@ -194,27 +202,30 @@ def test_consumer_killed_at_random_moments(fault_stack: FaultStack, tmp_path: Pa
     assert producer.producer.stats.delivered == n
 
     started = time.monotonic()
-    worker = Worker(fault_stack, binding, fault_stack.unique("kill-group"), tmp_path)
+    batches = n / BATCH_SIZE
+    work_ms = 1000 * SECONDS_PER_KILL * (sizes.kills + 1) / batches
+    worker = Worker(fault_stack, binding, fault_stack.unique("kill-group"), tmp_path, work_ms)
     targets = sorted(rng.uniform(0.05, 0.9) * n for _ in range(sizes.kills))
     seen: set[int] = set()
-    completed = False
     try:
         for target in targets:
+            if len(seen) >= n:
+                break  # nothing left to kill a consumer over (reported below)
             run = worker.start()
             if rng.random() < STARTUP_KILL_SHARE:
-                wait_for(run, seen, after(rng.uniform(0.2, 2.0)))
+                wait_for(run, seen, starting(run, rng.uniform(0.2, 1.5)))
                 kill(run, seen, "startup")
             else:
                 wait_for(run, seen, progressed(run, seen, target))
-                time.sleep(rng.uniform(0.0, 0.03))
+                time.sleep(rng.uniform(0.0, 1.5 * work_ms / 1000))  # anywhere in the batch cycle
                 kill(run, seen, "progress")
-        final = worker.start()
-        completed = wait_for(final, seen, lambda: len(seen) >= n)
-        final.proc.send_signal(signal.SIGTERM)  # the clean drain: finish the batch, commit, close
+        final = worker.start(idle_seconds=FINAL_IDLE_SECONDS)  # drains, commits and exits by itself
+        wait_for(final, seen, lambda: final.proc.poll() is not None, may_exit=True)
         final_code = final.proc.wait(timeout=60)
         final.ended, final.how = time.monotonic(), "final"
     finally:
         worker.stop_all()
+    completed = len(seen) >= n
     elapsed = time.monotonic() - started
 
     decoder = event_decoder(fault_stack, binding)
@@ -264,6 +275,7 @@ def test_consumer_killed_at_random_moments(fault_stack: FaultStack, tmp_path: Pa
             "kills_that_redelivered": sum(1 for count in redelivered if count),
             "max_redelivered_per_kill": max(redelivered, default=0),
             "batch_size": BATCH_SIZE,
+            "work_ms_per_batch": round(work_ms, 1),
             "restart_to_first_batch_median_s": round(statistics.median(restarts), 2) if restarts else None,
             "runs": len(worker.runs),
         },
@@ -272,8 +284,9 @@ def test_consumer_killed_at_random_moments(fault_stack: FaultStack, tmp_path: Pa
     assert sorted(in_topic) == list(range(n)) and set(in_topic.values()) == {1}, (
         "the topic holds each seq once"
     )
-    assert completed, f"the consumer stalled for {STALL_SECONDS} s before processing everything"
-    assert final_code == 0, "the last run drains and exits cleanly on SIGTERM"
+    assert len(worker.runs) - 1 == sizes.kills, "every kill landed before the stream was consumed"
+    assert completed, "the last run processed everything before it went idle"
+    assert final_code == 0, "the last run drains, commits and exits cleanly"
     assert not lost, f"{len(lost)} messages never processed, e.g. {lost[:10]}"
     assert not within_run, f"runs {within_run} processed a message twice without being killed in between"
     assert not beyond_last_batch, f"kills re-delivered more than their uncommitted batch: {beyond_last_batch}"

@@ -1,0 +1,129 @@
+"""Print the fault suite's results as a markdown table: ``python -m tests.faults.report [RESULTS]``.
+
+RESULTS is the JSON-lines file the scenarios append to (FAULT_RESULTS, default
+build/fault-results.jsonl); ``make fault-test`` empties it first and prints this table at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.faults.support import results_path
+
+
+def _consumer_killed(d: dict[str, Any]) -> str:
+    return (
+        f"{d['kills']} kill -9 ({d['startup_kills']} during start-up); {d['kills_that_redelivered']} kills "
+        f"re-delivered their uncommitted batch, at most {d['max_redelivered_per_kill']} messages "
+        f"(batch {d['batch_size']}); restart to first batch: median {d['restart_to_first_batch_median_s']} s"
+    )
+
+
+def _broker_restart(d: dict[str, Any]) -> str:
+    restarts = "; ".join(
+        f"{r['mode']}: broker unavailable {r['broker_unavailable_s']} s (restart {r['restart_s']} s), "
+        f"{r['sent_while_down']} sent meanwhile, backlog delivered {r['backlog_delivered_after_s']} s "
+        "after it answered"
+        for r in d["restarts"]
+    )
+    return (
+        f"{restarts}; delivery reports: {d['delivered']} delivered + {d['failed']} failed = {d['produced']}"
+    )
+
+
+def _registry_outage(d: dict[str, Any]) -> str:
+    recovered = ", ".join(
+        f"{name} {seconds} s" for name, seconds in d["recovered_after_registry_ready_s"].items()
+    )
+    return (
+        f"registry down {d['outage_s']} s (restart {d['registry_restart_s']} s); with cached schemas "
+        f"{d['sent_during_outage']} sent and {d['processed_during_outage']} processed meanwhile; lookups "
+        f"that needed it succeeded after it answered: {recovered}"
+    )
+
+
+def _poison_fuzz(d: dict[str, Any]) -> str:
+    decoded = sum(d["decoded_mutants_by_kind"].values())
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(d["decoded_mutants_by_kind"].items())) or "none"
+    errors = ", ".join(f"{k} {v}" for k, v in sorted(d["dlq_by_error"].items()))
+    return (
+        f"{d['poison']} poison among {d['good']} good; {decoded} mutants still decoded and were processed "
+        f"({kinds}); DLQ by error: {errors}; crash: {d['crash'] or 'none'}"
+    )
+
+
+def _bad_schemas(d: dict[str, Any]) -> str:
+    return (
+        f"{d['refused_with_a_named_error']}/{d['defects']} refused (exit 1) naming the file or subject; "
+        f"registry unchanged after {d['registry_unchanged']}/{d['defects']}"
+    )
+
+
+_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "consumer killed": _consumer_killed,
+    "broker restart": _broker_restart,
+    "registry outage": _registry_outage,
+    "poison fuzz": _poison_fuzz,
+    "bad schema files": _bad_schemas,
+}
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _machine() -> str:
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f", {int(line.split()[1]) / 1024**2:.0f} GiB"
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores{memory}"
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    """The markdown table for ``rows`` (one per scenario run)."""
+    profiles = sorted({row["profile"] for row in rows})
+    lines = [
+        f"Fault suite, profile {', '.join(profiles)}, seed {rows[0]['seed']}; machine: {_machine()}",
+        "",
+        "| scenario | messages | lost | duplicated | DLQ'd | recovered after (s) | scenario time (s) "
+        "| notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        notes = _NOTES.get(row["scenario"], lambda _d: "")(row.get("details", {}))
+        cells = [
+            row["messages"],
+            row["lost"],
+            row["duplicated"],
+            row["dlq"],
+            row["recovered_after_s"],
+            row["seconds"],
+        ]
+        lines.append(f"| {row['scenario']} | {' | '.join(_cell(c) for c in cells)} | {notes} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[1]) if len(argv) > 1 else results_path()
+    if not path.exists():
+        print(f"{path}: no fault results (run `make fault-test`)", file=sys.stderr)
+        return 1
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not rows:
+        print(f"{path}: empty", file=sys.stderr)
+        return 1
+    print(render(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
