@@ -16,10 +16,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import fastavro
@@ -28,6 +29,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from fastavro.validation import ValidationError, validate
 
 from pipeline import wire
+from pipeline.compiled_codec import Decoder, Encoder, Unsupported, compile_decoder, compile_encoder
 from pipeline.errors import RegistryError, RegistryUnavailableError, SchemaViolationError
 from pipeline.retry import RetryPolicy
 
@@ -44,6 +46,21 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+_SCHEMA_ID = struct.Struct(">I").unpack_from  # the id after the magic byte
+
+# What reading a damaged body raises, from fastavro or from a compiled decoder.
+_CORRUPT = (
+    EOFError,
+    ValueError,
+    IndexError,
+    UnicodeDecodeError,
+    OverflowError,
+    TypeError,
+    KeyError,
+    struct.error,
+)
 
 
 class UnknownSchemaError(SchemaViolationError):
@@ -200,16 +217,37 @@ class AvroEncoder:
     parsed: Any
     schema_id: int
     subject: str
+    _header: bytes = field(init=False, repr=False, compare=False)
+    _compiled: Encoder | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_header", wire.header(self.schema_id))
+        try:
+            compiled: Encoder | None = compile_encoder(self.parsed)
+        except Unsupported:
+            compiled = None
+        object.__setattr__(self, "_compiled", compiled)
 
     def encode(self, datum: Any) -> bytes:
-        """Framed Avro bytes for ``datum``; raises InvalidRecordError naming the field."""
-        buf = io.BytesIO()
-        buf.write(wire.header(self.schema_id))
+        """Framed Avro bytes for ``datum``; raises InvalidRecordError naming the field.
+
+        The schema's compiled encoder writes datums in their canonical shape; any other datum (and any
+        datum it declines) is written by fastavro, so the bytes and the verdicts are fastavro's."""
+        if self._compiled is not None:
+            buf = bytearray(self._header)
+            try:
+                self._compiled(datum, buf)
+            except Exception:  # not a canonical datum: fastavro decides what it means
+                pass
+            else:
+                return bytes(buf)
+        stream = io.BytesIO()
+        stream.write(self._header)
         try:
-            fastavro.schemaless_writer(buf, self.parsed, datum)
+            fastavro.schemaless_writer(stream, self.parsed, datum)
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise self._explain(datum, exc) from exc
-        return buf.getvalue()
+        return stream.getvalue()
 
     def _explain(self, datum: Any, exc: Exception) -> InvalidRecordError:
         field_path: str | None = None
@@ -237,22 +275,37 @@ class AvroDecoder:
         self._reader = reader
         self._reader_form = fastavro.schema.to_parsing_canonical_form(reader)
         self._topic = topic
-        self._plans: dict[int, tuple[Any, Any]] = {}
+        self._plans: dict[int, tuple[Any, Any, Decoder | None]] = {}
 
-    def _plan(self, schema_id: int) -> tuple[Any, Any]:
+    def _plan(self, schema_id: int) -> tuple[Any, Any, Decoder | None]:
+        """(writer schema, reader schema or None when they are the same, compiled decoder or None)."""
         plan = self._plans.get(schema_id)
         if plan is None:
             writer = self._resolver.writer_schema(schema_id)
             same = fastavro.schema.to_parsing_canonical_form(writer) == self._reader_form
-            plan = (writer, None if same else self._reader)
+            compiled: Decoder | None = None
+            if same:  # schema resolution stays fastavro's
+                try:
+                    compiled = compile_decoder(writer, tagged=self._tagged)
+                except Unsupported:
+                    compiled = None
+            plan = (writer, None if same else self._reader, compiled)
             self._plans[schema_id] = plan
         return plan
 
     def decode(self, data: bytes) -> Any:
         """The datum in ``data``; raises WireFormatError, UnknownSchemaError, SchemaMismatchError or
         CorruptPayloadError."""
-        schema_id, body = wire.unframe(data)
-        writer, reader = self._plan(schema_id)
+        if type(data) is bytes and len(data) >= wire.HEADER_SIZE and data[0] == wire.MAGIC_BYTE:
+            schema_id = _SCHEMA_ID(data, 1)[0]
+            plan = self._plans.get(schema_id) or self._plan(schema_id)
+            if plan[2] is not None:  # the hot path: a compiled decoder reads the bytes in place
+                return self._decode_compiled(plan[2], data, schema_id)
+        else:
+            schema_id, _ = wire.unframe(data)  # raises WireFormatError for a bad frame
+            plan = self._plan(schema_id)
+        writer, reader, _ = plan
+        body = memoryview(data)[wire.HEADER_SIZE :]
         stream = io.BytesIO(body)
         try:
             datum = fastavro.schemaless_reader(stream, writer, reader, return_named_type=self._tagged)
@@ -261,15 +314,7 @@ class AvroDecoder:
                 f"schema id {schema_id} cannot be read as the topic's schema: {str(exc)[:300]}",
                 topic=self._topic,
             ) from exc
-        except (
-            EOFError,
-            ValueError,
-            IndexError,
-            UnicodeDecodeError,
-            OverflowError,
-            TypeError,
-            KeyError,
-        ) as exc:
+        except _CORRUPT as exc:
             raise CorruptPayloadError(
                 f"Avro body ({len(body)} bytes, schema id {schema_id}) is corrupt: "
                 f"{type(exc).__name__}: {exc}",
@@ -279,6 +324,22 @@ class AvroDecoder:
             raise CorruptPayloadError(
                 f"Avro body (schema id {schema_id}) has {len(body) - stream.tell()} "
                 "trailing bytes after the record",
+                topic=self._topic,
+            )
+        return datum
+
+    def _decode_compiled(self, decoder: Decoder, data: bytes, schema_id: int) -> Any:
+        try:
+            datum, end = decoder(data, wire.HEADER_SIZE)
+        except _CORRUPT as exc:
+            raise CorruptPayloadError(
+                f"Avro body ({len(data) - wire.HEADER_SIZE} bytes, schema id {schema_id}) is corrupt: "
+                f"{type(exc).__name__}: {exc}",
+                topic=self._topic,
+            ) from exc
+        if end != len(data):
+            raise CorruptPayloadError(
+                f"Avro body (schema id {schema_id}) has {len(data) - end} trailing bytes after the record",
                 topic=self._topic,
             )
         return datum
