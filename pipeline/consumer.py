@@ -293,8 +293,7 @@ class ConsumerLoop(Generic[T]):
                     self._process_one(msg, record)
             else:
                 self.stats.processed += len(decoded)
-                for msg, _ in decoded:
-                    self._mark_done(msg)
+                self._mark_all_done(msg for msg, _ in decoded)
         if self._dlq is not None:
             self._dlq.flush()  # acknowledged before any offset of this batch is committed
 
@@ -356,6 +355,18 @@ class ConsumerLoop(Generic[T]):
             # Messages are marked out of order (dead letters at decode, the rest after the handler); the
             # whole batch is done before a commit, so the highest mark is the one to commit.
             self._pending[key] = max(self._pending.get(key, 0), int(msg.offset() or 0) + 1)
+
+    def _mark_all_done(self, messages: Iterable[Message]) -> None:
+        """``_mark_done`` for a whole handled batch, with one mark per partition instead of per message."""
+        highest: dict[tuple[str, int], int] = {}
+        for msg in messages:
+            key = (msg.topic() or "", msg.partition() or 0)
+            offset = msg.offset() or 0
+            if offset >= highest.get(key, -1):
+                highest[key] = offset
+        for key, offset in highest.items():
+            if key not in self._revoked:
+                self._pending[key] = max(self._pending.get(key, 0), offset + 1)
 
     def _commit(self, only: Iterable[tuple[str, int]] | None = None) -> None:
         keys = list(self._pending) if only is None else [k for k in only if k in self._pending]
