@@ -76,7 +76,9 @@ _REGISTRARS = [
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pipeline", description=__doc__.split("\n\n")[0] if __doc__ else None
+        prog="pipeline",
+        description="Schema-first Avro event pipelines for Apache Kafka: the embedded stack, the schema "
+        "catalog and its compatibility gate, typed pipelines, the main job and the dead-letter queue.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for registrar in _REGISTRARS:
