@@ -31,7 +31,10 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory, sizes: FaultSizes) -> 
 
 
 @pytest.fixture(autouse=True)
-def _healthy_stack(fault_stack: FaultStack) -> None:
+def _healthy_stack(fault_stack: FaultStack) -> Iterator[None]:
+    """Each scenario starts on a healthy stack and leaves one, whatever it stopped and however it ended."""
+    fault_stack.restore()
+    yield
     fault_stack.restore()
 
 

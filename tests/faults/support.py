@@ -11,6 +11,7 @@ Sizes come from the environment, so the same code runs the quick subset in CI an
 | FAULT_OUTAGE_SECONDS | 5 | 30 | how long the registry is down |
 | FAULT_POISON | 1000 | 1000 | poison messages in the fuzz (twice as many good ones around them) |
 | FAULT_BROKER_DOWN_SECONDS | 2 | 10 | how long the broker stays down at each restart |
+| (broker restarts) | kill | stop, kill | SIGKILL only; a clean SIGTERM stop, then a SIGKILL |
 | FAULT_SEED | 7 | 7 | seeds every random choice (kill moments, mutations) |
 | FAULT_RESULTS | build/fault-results.jsonl | same | where each scenario appends its figures |
 """

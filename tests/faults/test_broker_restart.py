@@ -86,8 +86,9 @@ def test_broker_restart_mid_produce_loses_and_duplicates_nothing(catalog: FaultS
             if pending and seq == pending[0].at_seq:
                 restart = pending.pop(0)
                 previous = plan.index(restart) - 1
-                if previous >= 0:
-                    plan[previous].done.wait(CATCH_UP_TIMEOUT + 120)  # one restart at a time
+                deadline = time.monotonic() + CATCH_UP_TIMEOUT + 120
+                while previous >= 0 and not plan[previous].done.is_set() and time.monotonic() < deadline:
+                    producer.producer.poll(0.05)  # one restart at a time; serve delivery reports meanwhile
                 restart.go.set()
             producer.send(
                 Order(

@@ -154,8 +154,11 @@ def test_registry_outage_cached_schemas_keep_working_lookups_recover(fault_stack
     restart_at = time.monotonic()
     during_outage = sum(1 for seq, t in first.times.items() if seq < V2_BASE and stopped_at <= t < restart_at)
     sent_during_outage = sent_v1[0] - WARM_UP
-    fault_stack.restore()
-    ready_at = time.monotonic()
+    restarting = Background(fault_stack.restore)
+    restarting.start()
+    _wait(lambda: fault_stack.stack.registry_ready(timeout=0.5), RECOVERY_TIMEOUT)
+    ready_at = time.monotonic()  # within ~50 ms of the registry answering again
+    restarting.join(RECOVERY_TIMEOUT)
 
     recovered = _wait(
         lambda: (
@@ -195,7 +198,8 @@ def test_registry_outage_cached_schemas_keep_working_lookups_recover(fault_stack
         "new consumer": second.first(lambda s: True),
         "new producer": opener.finished_at if late else None,
     }
-    after_ready = {name: round(t - ready_at, 2) if t else None for name, t in recovery.items()}
+    # Seconds after the registry answered again; 0 when a lookup got in before our readiness poll saw it.
+    after_ready = {name: round(max(0.0, t - ready_at), 2) if t else None for name, t in recovery.items()}
     lost = {name: len(expected - set(p.seqs)) for name, p in (("running", first), ("fresh", second))}
     duplicated = {
         name: sum(c - 1 for c in p.seqs.values() if c > 1)
@@ -227,11 +231,15 @@ def test_registry_outage_cached_schemas_keep_working_lookups_recover(fault_stack
         },
     )
 
+    assert restarting.error is None, f"the registry did not come back: {restarting.error!r}"
     assert running_thread.error is None, f"the running consumer crashed: {running_thread.error!r}"
     assert fresh_thread.error is None, f"the new consumer crashed: {fresh_thread.error!r}"
     assert opener.error is None, f"opening a producer during the outage failed: {opener.error!r}"
     assert sender.error is None, f"the cached producer failed: {sender.error!r}"
     assert recovered, "every lookup that needed the registry succeeded once it was back"
+    assert all(t is not None and t >= restart_at for t in recovery.values()), (
+        f"those lookups really waited for the registry: {after_ready}"
+    )
     assert sent_during_outage > 0 and during_outage > 0, "cached producer and consumer kept working"
     assert lost == {"running": 0, "fresh": 0}
     assert duplicated == {"running": 0, "fresh": 0}
