@@ -79,11 +79,8 @@ def _write_long(buf: bytearray, value: int) -> None:
     buf.append(n)
 
 
-def _check_length(n: int, pos: int, size: int) -> int:
-    end = pos + n
-    if n < 0 or end > size:
-        raise EOFError(f"length {n} at byte {pos} runs past the end ({size} bytes)")
-    return end
+def _short(n: int, pos: int, data: bytes) -> None:
+    raise EOFError(f"length {n} at byte {pos} runs past the end ({len(data)} bytes)")
 
 
 # fastavro's own timestamp readers, written out (the same expressions: epoch + timedelta) because a
@@ -107,7 +104,7 @@ _BASE_GLOBALS: dict[str, Any] = {
     "_timedelta": timedelta,
     "_read_long": _read_long,
     "_write_long": _write_long,
-    "_check_length": _check_length,
+    "_short": _short,
     "_unpack_double": struct.Struct("<d").unpack_from,
     "_unpack_float": struct.Struct("<f").unpack_from,
     "_pack_double": struct.Struct("<d").pack,
@@ -219,12 +216,19 @@ class _DecoderWriter:
         elif kind in ("bytes", "string"):
             size = src.fresh("n")
             self.long(size, indent)
-            emit(f"{indent}end = _check_length({size}, pos, len(data))")
-            emit(f"{indent}{target} = data[pos:end]" + (".decode()" if kind == "string" else ""))
+            emit(f"{indent}end = pos + {size}")
+            emit(f"{indent}{target} = data[pos:end]")
+            emit(f"{indent}if len({target}) != {size}:")  # past the end, or a negative length
+            emit(f"{indent}    _short({size}, pos, data)")
+            if kind == "string":
+                emit(f"{indent}{target} = {target}.decode()")
             emit(f"{indent}pos = end")
         elif kind == "fixed":
-            emit(f"{indent}end = _check_length({int(schema['size'])}, pos, len(data))")
+            width = int(schema["size"])
+            emit(f"{indent}end = pos + {width}")
             emit(f"{indent}{target} = data[pos:end]")
+            emit(f"{indent}if len({target}) != {width}:")
+            emit(f"{indent}    _short({width}, pos, data)")
             emit(f"{indent}pos = end")
         elif kind in ("record", "error"):
             emit(f"{indent}{target}, pos = {src.function_for(schema)}(data, pos)")
