@@ -61,12 +61,12 @@ def _read_long(data: bytes, pos: int) -> tuple[int, int]:
     n = b & 0x7F
     shift = 7
     while b & 0x80:
+        if shift > 63:
+            raise ValueError("varint longer than 10 bytes")
         b = data[pos]
         pos += 1
         n |= (b & 0x7F) << shift
         shift += 7
-        if shift > 70:
-            raise ValueError("varint longer than 10 bytes")
     return (n >> 1) ^ -(n & 1), pos
 
 
@@ -251,11 +251,22 @@ class _DecoderWriter:
     def long(self, target: str, indent: str) -> None:
         emit = self.src.lines.append
         emit(f"{indent}b = data[pos]")
+        emit(f"{indent}pos += 1")
         emit(f"{indent}if b < 128:")
         emit(f"{indent}    {target} = (b >> 1) ^ -(b & 1)")
-        emit(f"{indent}    pos += 1")
-        emit(f"{indent}else:")
-        emit(f"{indent}    {target}, pos = _read_long(data, pos)")
+        emit(f"{indent}else:")  # a loop written out here: a call per long cost as much as the loop
+        emit(f"{indent}    n = b & 0x7F")
+        emit(f"{indent}    shift = 7")
+        emit(f"{indent}    while True:")
+        emit(f"{indent}        b = data[pos]")
+        emit(f"{indent}        pos += 1")
+        emit(f"{indent}        n |= (b & 0x7F) << shift")
+        emit(f"{indent}        if b < 128:")
+        emit(f"{indent}            break")
+        emit(f"{indent}        shift += 7")
+        emit(f"{indent}        if shift > 63:")
+        emit(f"{indent}            raise ValueError('varint longer than 10 bytes')")
+        emit(f"{indent}    {target} = (n >> 1) ^ -(n & 1)")
 
     def blocks(self, schema: dict[str, Any], kind: str, target: str, indent: str) -> None:
         src, emit = self.src, self.src.lines.append
@@ -350,8 +361,12 @@ class _EncoderWriter:
             emit(f"{indent}if type({value}) is not int: raise Fallback")
             emit(f"{indent}if 0 <= {value} < 64:")
             emit(f"{indent}    buf.append({value} << 1)")
-            emit(f"{indent}elif _LONG_MIN <= {value} <= _LONG_MAX:")
-            emit(f"{indent}    _write_long(buf, {value})")
+            emit(f"{indent}elif _LONG_MIN <= {value} <= _LONG_MAX:")  # the varint written out, as read
+            emit(f"{indent}    n = ({value} << 1) ^ ({value} >> 63)")
+            emit(f"{indent}    while n > 0x7F:")
+            emit(f"{indent}        buf.append((n & 0x7F) | 0x80)")
+            emit(f"{indent}        n >>= 7")
+            emit(f"{indent}    buf.append(n)")
             emit(f"{indent}else:")
             emit(f"{indent}    raise Fallback")
         elif kind == "float":
