@@ -215,7 +215,10 @@ class ConsumerLoop(Generic[T]):
         try:
             while not self._stop.is_set():
                 messages = self._consumer.consume(num_messages=self.batch_size, timeout=self.batch_timeout)
-                batch = [m for m in messages if not self._is_event(m)]
+                batch = [m for m in messages if m.error() is None]
+                if len(batch) != len(messages):  # events: log them, raise a fatal one
+                    for m in messages:
+                        self._is_event(m)
                 if not batch:
                     if idle_timeout is not None and time.monotonic() - last_message >= idle_timeout:
                         break
