@@ -206,10 +206,15 @@ class EmbeddedStack:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _check_ports(self, component: str, *ports: int) -> None:
+    def _check_ports(self, component: str, *ports: int, grace: float = 5.0) -> None:
+        # A process that has just died (ours, stopped a moment ago) can hold its port for a few more
+        # milliseconds; only a port still taken after ``grace`` seconds belongs to someone else.
+        deadline = time.monotonic() + grace
         for port in ports:
-            if port_is_open(port):
-                raise PortInUseError(component, port)
+            while port_is_open(port):
+                if time.monotonic() >= deadline:
+                    raise PortInUseError(component, port)
+                time.sleep(0.1)
 
     def _start_kafka(self, java: Path, lib: Path) -> None:
         home = self.state_dir / "kafka"
