@@ -140,6 +140,11 @@ class ReliableProducer:
     def poll(self, timeout: float = 0) -> int:
         return int(self._producer.poll(timeout))
 
+    def connect(self, topic: str, timeout: float = 10.0) -> None:
+        """Connect and fetch ``topic``'s metadata now rather than on the first message (which otherwise
+        waits for both, about half a second). Raises KafkaException when the cluster does not answer."""
+        self._producer.list_topics(topic, timeout=timeout)
+
     def flush(self, timeout: float = 60.0) -> DeliveryStats:
         """Wait for every queued message; raise DeliveryError if any failed since the last check."""
         deadline = time.monotonic() + timeout
