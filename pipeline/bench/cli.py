@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -18,13 +19,19 @@ __all__ = ["register"]
 def _run(args: argparse.Namespace) -> int:
     if args.count < 2 * args.batch or args.repeat < 1:
         raise ConfigError(f"--count must be at least twice --batch ({args.batch}) and --repeat at least 1")
+    if args.profile and importlib.util.find_spec("pyinstrument") is None:
+        raise ConfigError("--profile needs pyinstrument: pip install -e '.[bench]'")
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     settings = ensure_cluster(progress=say)
     config = BenchConfig(
-        count=args.count, repeat=args.repeat, batch_size=args.batch, partitions=args.partitions
+        count=args.count,
+        repeat=args.repeat,
+        batch_size=args.batch,
+        partitions=args.partitions,
+        profile_dir=args.profile,
     )
     report = run_bench(settings, config, say)
     print(render_table(report))
@@ -49,4 +56,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench.add_argument("--batch", type=int, default=500, help="consumer batch size (default 500)")
     bench.add_argument("--partitions", type=int, default=3, help="partitions of each topic (default 3)")
     bench.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    bench.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="after the timed repetitions, run our phases once more under pyinstrument and write its "
+        "reports to DIR (needs the bench extra)",
+    )
     bench.set_defaults(handler=_run)

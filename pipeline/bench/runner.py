@@ -10,8 +10,9 @@
 Every family writes to and reads from its own fresh topic (deleted afterwards, with its subject), with the
 same producer settings (``producer_config``) and consumer settings (``consumer_config``, a fresh group
 per phase). Floor and baseline let librdkafka store offsets as messages are handed over and commit them
-per batch -- the cheapest correct way; ours commits exactly what its handler processed. The codec is
-also timed alone (no Kafka) for ours and the baseline. Nothing here asserts a time.
+per batch -- the cheapest correct way; ours commits exactly what its handler processed. The floor's
+consumer also fetches again sooner once its prefetch queue is full (see ``_FLOOR_CONSUMER``). The codec
+is also timed alone (no Kafka) for ours and the baseline. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class BenchConfig:
     batch_size: int = 500
     partitions: int = 3  # as the catalog's ``orders`` topic
     seed: int = 42
+    profile_dir: Path | None = None  # one more repetition of our phases under pyinstrument, not timed
 
 
 class _Memory:
@@ -179,7 +181,8 @@ def run_bench(
     run_start: int | None = None
     run_peak = 0
     try:
-        for rep in range(1, config.repeat + 1):
+        for rep in range(1, config.repeat + 1 + (1 if config.profile_dir else 0)):
+            profiling = rep > config.repeat
             topics = {family: f"bench-{run_id}-r{rep}-{family}" for family in ("floor", "baseline", "ours")}
             _create_topics(admin, list(topics.values()), config.partitions)
             try:
@@ -200,6 +203,11 @@ def run_bench(
                     gc.freeze()  # the fixture is long-lived: keep full collections from walking it
                     run_start = memory.current()
                 for phase, family, measure in _phases(fixture, topics, rep):
+                    if profiling:
+                        if family == "ours" and config.profile_dir is not None:
+                            written = _profile(config.profile_dir, f"{phase}_ours", measure)
+                            progress(f"profiled {phase} ours: {written}")
+                        continue
                     progress(f"repetition {rep}/{config.repeat}: {phase} {family}")
                     with memory.phase() as rss:
                         messages, seconds = measure()
@@ -218,6 +226,23 @@ def run_bench(
         machine=machine(settings),
         run_rss_growth_bytes=max(0, run_peak - (run_start or run_peak)),
     )
+
+
+def _profile(directory: Path, name: str, measure: Callable[[], tuple[int, float]]) -> Path:
+    """Run ``measure`` under pyinstrument; write its text and HTML reports as ``directory/name.*``."""
+    from pyinstrument import Profiler  # the optional ``bench`` extra; the CLI checked it is there
+
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    try:
+        measure()
+    finally:
+        profiler.stop()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.html").write_text(profiler.output_html())
+    text = directory / f"{name}.txt"
+    text.write_text(profiler.output_text(unicode=False, color=False))
+    return text
 
 
 def _phases(
@@ -357,10 +382,13 @@ def _decode_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
 
 
 # -- produce -------------------------------------------------------------------------------------
+# Each producer connects and fetches the topic's metadata before its clock starts (otherwise the first
+# message waits about half a second for both).
 
 
 def _produce_floor(fx: _Fixture, topic: str) -> tuple[int, float]:
     producer = Producer(producer_config(fx.settings.kafka))
+    producer.list_topics(topic, timeout=10)  # connected before the clock runs, as for the others
     produce = producer.produce
     begin = time.perf_counter()
     for key, payload in zip(fx.key_bytes, fx.payloads, strict=True):
@@ -393,6 +421,7 @@ def _produce_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
         if err is not None:
             failed.append(err)
 
+    producer.list_topics(topic, timeout=10)
     produce = producer.produce
     begin = time.perf_counter()
     for record in fx.records:
@@ -413,6 +442,7 @@ def _produce_ours(fx: _Fixture, topic: str) -> tuple[int, float]:
     producer = open_producer(
         fx.settings, _binding(topic), Order.to_avro, app="pipeline bench", client=fx.client
     )
+    producer.producer.connect(topic)
     send = producer.send
     begin = time.perf_counter()
     for record in fx.records:
@@ -447,8 +477,16 @@ class _Clock:
         return handled - self.skipped, self.end - self.begin
 
 
+# librdkafka waits fetch.queue.backoff.ms (default 1000) before fetching again once its prefetch queue is
+# full (queued.min.messages, 100 000 per partition). A consumer that drains the queue faster than that
+# then idles: it held the bare consumer to ~225 000 msgs/s here, and ~1 000 000 with 100 ms. The floor is
+# the transport's limit, so it gets 100 ms; our consumer and the baseline (both under 150 000 msgs/s) do
+# not drain the queue within a second and gained nothing from it, only a larger prefetch (RSS).
+_FLOOR_CONSUMER = {"enable.auto.offset.store": True, "fetch.queue.backoff.ms": 100}
+
+
 def _consume_floor(fx: _Fixture, topic: str, group: str) -> tuple[int, float]:
-    consumer = Consumer({**consumer_config(fx.settings.kafka, group), "enable.auto.offset.store": True})
+    consumer = Consumer({**consumer_config(fx.settings.kafka, group), **_FLOOR_CONSUMER})
     consumer.subscribe([topic])
     clock, handled, expected = _Clock(), 0, len(fx.payloads)
     last = time.monotonic()
