@@ -394,9 +394,15 @@ class _EncoderWriter:
             emit(f"{indent}    raise Fallback")
             emit(f"{indent}buf += {value}")
         elif kind == "enum":
-            index = src.const("symbol_index", {s: i for i, s in enumerate(schema["symbols"])})
-            emit(f"{indent}if type({value}) is not str or {value} not in {index}: raise Fallback")
-            emit(f"{indent}_write_long(buf, {index}[{value}])")
+            symbols = list(schema["symbols"])
+            if len(symbols) <= 64:  # each index is one varint byte: append it directly
+                index = src.const("symbol_byte", {s: i << 1 for i, s in enumerate(symbols)})
+                emit(f"{indent}if type({value}) is not str or {value} not in {index}: raise Fallback")
+                emit(f"{indent}buf.append({index}[{value}])")
+            else:
+                index = src.const("symbol_index", {s: i for i, s in enumerate(symbols)})
+                emit(f"{indent}if type({value}) is not str or {value} not in {index}: raise Fallback")
+                emit(f"{indent}_write_long(buf, {index}[{value}])")
         elif kind in ("record", "error"):
             emit(f"{indent}{src.function_for(schema)}({value}, buf)")
         elif kind == "array":

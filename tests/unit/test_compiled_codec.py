@@ -207,6 +207,18 @@ def test_random_datums_encode_and_decode_exactly_as_fastavro(name: str, raw: Any
         (["null", "string"], ("nope", "x"), False, "an unknown branch name: fastavro raises"),
         ({"type": "array", "items": "int"}, (1, 2), False, "a tuple for an array"),
         ({"type": "enum", "name": "E", "symbols": ["A"]}, "B", False, "an unknown symbol: fastavro raises"),
+        (
+            {"type": "enum", "name": "E", "symbols": [f"S{i}" for i in range(70)]},
+            "S63",
+            True,
+            "last 1-byte index",
+        ),
+        (
+            {"type": "enum", "name": "E", "symbols": [f"S{i}" for i in range(70)]},
+            "S64",
+            True,
+            "a 2-byte index",
+        ),
         ({"type": "fixed", "name": "F", "size": 2}, b"abc", False, "wrong size"),
         (
             {"type": "record", "name": "R", "fields": [{"name": "a", "type": "int", "default": 1}]},
