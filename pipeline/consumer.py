@@ -47,6 +47,8 @@ CONSUMER_DEFAULTS: Mapping[str, Any] = {
     "enable.auto.commit": False,
     "enable.auto.offset.store": False,
     "auto.offset.reset": "earliest",
+    "queued.min.messages": 20000,
+    "fetch.queue.backoff.ms": 50,
     "max.poll.interval.ms": 300000,
     "session.timeout.ms": 45000,
     "fetch.min.bytes": 1,

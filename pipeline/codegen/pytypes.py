@@ -7,7 +7,7 @@ import keyword
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["NamedTypes", "collect", "field_name", "member_name"]
+__all__ = ["NamedTypes", "collect", "enum_lookup", "field_name", "member_name"]
 
 _PRIMITIVES = {
     "null": "None",
@@ -36,6 +36,11 @@ _LOGICAL = {
 def field_name(name: str) -> str:
     """A Python attribute for an Avro field name (keywords get a trailing underscore)."""
     return f"{name}_" if keyword.iskeyword(name) or keyword.issoftkeyword(name) else name
+
+
+def enum_lookup(class_name: str) -> str:
+    """The generated module-level dict from an enum's symbols to its members."""
+    return f"_{class_name.upper()}_BY_SYMBOL"
 
 
 def member_name(symbol: str) -> str:
@@ -143,7 +148,8 @@ class NamedTypes:
             return expr
         if kind in ("record", "enum"):
             cls = self.class_names[self._named(schema)]
-            return f"{cls}.from_avro({expr})" if kind == "record" else f"{cls}({expr})"
+            # Enums through a dict: calling the Enum class costs ten times the lookup.
+            return f"{cls}.from_avro({expr})" if kind == "record" else f"{enum_lookup(cls)}[{expr}]"
         schema = self._resolve(schema)
         if kind == "array":
             items = schema["items"]

@@ -11,7 +11,7 @@ from typing import Any
 import fastavro
 
 from pipeline.catalog import SubjectSpec, TopicSpec
-from pipeline.codegen.pytypes import NamedTypes, collect, field_name, member_name
+from pipeline.codegen.pytypes import NamedTypes, collect, enum_lookup, field_name, member_name
 
 __all__ = ["module_name", "render_topic"]
 
@@ -63,6 +63,8 @@ class _Renderer:
         self.emit(*(_doc(schema.get("doc"), "    ") or [f'    """Avro enum {schema["name"]}."""']), "")
         for symbol in schema["symbols"]:
             self.emit(f"    {member_name(symbol)} = {_str(symbol)}")
+        lookup = f"{enum_lookup(cls)}: dict[str, {cls}] = {{member.value: member for member in {cls}}}"
+        self.emit("", "", lookup)
 
     def default(self, schema: Any, value: Any) -> tuple[str, bool]:
         """A Python expression for an Avro JSON default, and whether it needs a default_factory."""

@@ -79,7 +79,7 @@ class CustomerEvent:
         """The record in an Avro datum (as read with tagged named unions)."""
         return cls(
             customer_id=datum["customer_id"],
-            event_type=CustomerEventType(datum["event_type"]),
+            event_type=_CUSTOMEREVENTTYPE_BY_SYMBOL[datum["event_type"]],
             full_name=datum["full_name"],
             email=datum["email"],
             shipping_address=Address.from_avro(datum["shipping_address"]),
@@ -95,6 +95,11 @@ class CustomerEventType(enum.Enum):
     REGISTERED = "REGISTERED"
     UPDATED = "UPDATED"
     DEACTIVATED = "DEACTIVATED"
+
+
+_CUSTOMEREVENTTYPE_BY_SYMBOL: dict[str, CustomerEventType] = {
+    member.value: member for member in CustomerEventType
+}
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)

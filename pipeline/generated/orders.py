@@ -69,7 +69,7 @@ class Order:
             customer_id=datum["customer_id"],
             amount=datum["amount"],
             product=datum["product"],
-            status=OrderStatus(datum["status"]),
+            status=_ORDERSTATUS_BY_SYMBOL[datum["status"]],
             created_at=datum["created_at"],
         )
 
@@ -81,6 +81,9 @@ class OrderStatus(enum.Enum):
     CONFIRMED = "CONFIRMED"
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
+
+
+_ORDERSTATUS_BY_SYMBOL: dict[str, OrderStatus] = {member.value: member for member in OrderStatus}
 
 
 BINDING = TopicBinding(

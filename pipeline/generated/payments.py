@@ -79,8 +79,8 @@ class PaymentEvent:
             payment_id=datum["payment_id"],
             order_id=datum["order_id"],
             amount=Money.from_avro(datum["amount"]),
-            method=PaymentMethod(datum["method"]),
-            status=PaymentStatus(datum["status"]),
+            method=_PAYMENTMETHOD_BY_SYMBOL[datum["method"]],
+            status=_PAYMENTSTATUS_BY_SYMBOL[datum["status"]],
             billing_address=None
             if datum["billing_address"] is None
             else Address.from_avro(datum["billing_address"][1]),
@@ -122,6 +122,9 @@ class PaymentMethod(enum.Enum):
     WALLET = "WALLET"
 
 
+_PAYMENTMETHOD_BY_SYMBOL: dict[str, PaymentMethod] = {member.value: member for member in PaymentMethod}
+
+
 class PaymentStatus(enum.Enum):
     """Where the payment is in its life cycle."""
 
@@ -129,6 +132,9 @@ class PaymentStatus(enum.Enum):
     CAPTURED = "CAPTURED"
     FAILED = "FAILED"
     REFUNDED = "REFUNDED"
+
+
+_PAYMENTSTATUS_BY_SYMBOL: dict[str, PaymentStatus] = {member.value: member for member in PaymentStatus}
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
