@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from confluent_kafka import Message
 
@@ -88,19 +88,41 @@ class SendResult:
 _ACCEPTED = SendResult(True)  # immutable, so every accepted send shares it
 
 
-class Received(NamedTuple, Generic[T]):
-    """One consumed message: the typed value and where it came from.
+class Received(Generic[T]):
+    """One consumed message: the typed value, its key, and where it came from.
 
-    A named tuple, not a frozen dataclass: it is built once per message, and a frozen dataclass's
-    ``__init__`` (one ``object.__setattr__`` per field) cost three times as much."""
+    Built once per message, so only the value and the key are decoded up front (a key that will not
+    decode must reach the DLQ); the position and headers are read from the message when asked for."""
 
-    value: T | None
-    key: Any
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
-    headers: Sequence[tuple[str, bytes | None]] | None
+    __slots__ = ("_msg", "key", "topic", "value")
+
+    def __init__(self, value: T | None, key: Any, topic: str, msg: Message) -> None:
+        self.value = value
+        self.key = key
+        self.topic = topic
+        self._msg = msg
+
+    @property
+    def partition(self) -> int:
+        return self._msg.partition() or 0
+
+    @property
+    def offset(self) -> int:
+        return self._msg.offset() or 0
+
+    @property
+    def timestamp(self) -> int:
+        return self._msg.timestamp()[1]
+
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes | None]] | None:
+        return self._msg.headers()  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return (
+            f"Received(value={self.value!r}, key={self.key!r}, topic={self.topic!r}, "
+            f"partition={self.partition}, offset={self.offset})"
+        )
 
 
 class TopicProducer(Generic[T]):
@@ -203,15 +225,7 @@ class TopicConsumer(Generic[T]):
     def decode(self, msg: Message) -> Received[T]:
         raw = msg.value()
         value = None if raw is None else self._from_datum(self._decoder.decode(raw))
-        return Received(
-            value,
-            self._keys.decode(msg.key()),
-            self.topic,  # the only topic this consumer subscribes to
-            msg.partition() or 0,
-            msg.offset() or 0,
-            msg.timestamp()[1],
-            msg.headers(),  # type: ignore[arg-type]
-        )
+        return Received(value, self._keys.decode(msg.key()), self.topic, msg)
 
     def run(
         self,
