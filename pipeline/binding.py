@@ -17,7 +17,14 @@ from pipeline.retry import RetryPolicy
 from pipeline.serde import AvroDecoder, AvroEncoder, SchemaResolver, parse
 from pipeline.topic import AvroKeyCodec, KeyCodec, StringKeyCodec, TopicConsumer, TopicProducer
 
-__all__ = ["SchemaBinding", "TopicBinding", "open_consumer", "open_producer", "registry_client"]
+__all__ = [
+    "SchemaBinding",
+    "TopicBinding",
+    "open_consumer",
+    "open_producer",
+    "registry_client",
+    "value_decoder",
+]
 
 T = TypeVar("T")
 
@@ -57,6 +64,22 @@ class TopicBinding:
     key: SchemaBinding | None = None  # None: UTF-8 string keys
     tagged_unions: bool = False  # decode named union members as (full name, datum), as generated code expects
     producer_overrides: Mapping[str, Any] = field(default_factory=dict)
+    classes: Mapping[str, type] = field(default_factory=dict)  # full name -> generated class
+
+
+def value_decoder(
+    binding: TopicBinding, resolver: SchemaResolver, from_datum: Callable[[Any], Any]
+) -> AvroDecoder:
+    """The decoder of ``binding``'s values into typed objects (``from_datum`` builds them from a datum;
+    a flat record is built straight from the bytes when its generated class is in ``binding.classes``)."""
+    return AvroDecoder(
+        resolver,
+        binding.value.parsed(),
+        topic=binding.topic,
+        tagged_unions=binding.tagged_unions,
+        convert=from_datum,
+        classes=binding.classes,
+    )
 
 
 def registry_client(settings: Settings) -> SchemaRegistryClient:
@@ -116,16 +139,13 @@ def open_consumer(
 ) -> TopicConsumer[T]:
     """A TopicConsumer for ``binding`` in ``group_id``, dead-lettering to the binding's DLQ topic."""
     resolver = SchemaResolver(client or registry_client(settings))
-    decoder = AvroDecoder(
-        resolver, binding.value.parsed(), topic=binding.topic, tagged_unions=binding.tagged_unions
-    )
+    decoder = value_decoder(binding, resolver, from_datum)
     dlq_producer = ReliableProducer(producer_config(settings.kafka, {"linger.ms": 5}))
     dlq = DeadLetterPublisher(dlq_producer, lambda _topic: binding.dlq_topic, consumer_group=group_id)
     return TopicConsumer(
         consumer_config(settings.kafka, group_id, overrides),
         binding.topic,
         decoder,
-        from_datum,
         key_codec=_key_codec(binding, resolver),
         dlq=dlq,
         retry=retry,

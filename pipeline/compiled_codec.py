@@ -26,13 +26,24 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastavro.logical_readers import LOGICAL_READERS
 from fastavro.logical_writers import LOGICAL_WRITERS
 
-__all__ = ["Decoder", "Encoder", "Fallback", "Unsupported", "compile_decoder", "compile_encoder"]
+from pipeline.codegen.pytypes import field_name
+
+__all__ = [
+    "Decoder",
+    "Encoder",
+    "Fallback",
+    "Unsupported",
+    "builds_class",
+    "compile_decoder",
+    "compile_encoder",
+]
 
 Decoder = Callable[[bytes, int], tuple[Any, int]]
 """``decode(data, pos) -> (datum, end)``: one datum read from ``data`` starting at ``pos``."""
@@ -303,33 +314,92 @@ class _DecoderWriter:
         emit(f"{indent}else:")
         emit(f"{indent}    raise IndexError(f'union branch {{{index}}} of {len(branches)}')")
 
-    def record_function(self, function: str, schema: dict[str, Any]) -> None:
+    def record_function(self, function: str, schema: dict[str, Any], build: _Build | None = None) -> None:
         emit = self.src.lines.append
         emit(f"def {function}(data, pos):")
         values = []
         for field in schema["fields"]:
             value = self.src.fresh("f")
             self.read(field["type"], value, "    ")
-            values.append(f"{field['name']!r}: {value}")
-        emit(f"    return {{{', '.join(values)}}}, pos")
+            if build is None:
+                values.append(f"{field['name']!r}: {value}")
+            else:
+                members = build.enums.get(field["name"])
+                typed = f"{self.src.const('members', members)}[{value}]" if members is not None else value
+                values.append(f"{build.attrs[field['name']]}={typed}")
+        if build is None:
+            emit(f"    return {{{', '.join(values)}}}, pos")
+        else:
+            emit(f"    return {self.src.const('cls', build.cls)}({', '.join(values)}), pos")
         emit("")
 
 
-def compile_decoder(schema: Any, *, tagged: bool = False) -> Decoder:
+@dataclass(frozen=True)
+class _Build:
+    """How a flat record is built as its generated class: the class, each field's attribute and, for
+    enum fields, the enum's members by symbol."""
+
+    cls: type
+    attrs: Mapping[str, str]
+    enums: Mapping[str, Mapping[str, Any]]
+
+
+def _flat_build(schema: Any, named: Mapping[str, Any], classes: Mapping[str, type]) -> _Build | None:
+    """A _Build for ``schema`` when it is a record of leaves only (primitives, logical types, fixed,
+    enums, unions of primitives) whose class and enums are in ``classes``; None otherwise."""
+    if not isinstance(schema, dict) or schema.get("type") not in ("record", "error"):
+        return None
+    cls = classes.get(schema["name"])
+    if cls is None:
+        return None
+    attrs: dict[str, str] = {}
+    enums: dict[str, Mapping[str, Any]] = {}
+    for field in schema["fields"]:
+        kind_schema = (
+            named.get(field["type"], field["type"]) if isinstance(field["type"], str) else field["type"]
+        )
+        kind = _type_of(kind_schema)
+        if kind == "enum":
+            enum_cls = classes.get(kind_schema["name"])
+            if enum_cls is None:
+                return None
+            enums[field["name"]] = {member.value: member for member in enum_cls}  # type: ignore[attr-defined]
+        elif kind == "union":
+            if any(not (isinstance(b, str) and b in _PRIMITIVES) for b in kind_schema):
+                return None
+        elif kind not in _PRIMITIVES and kind != "fixed":
+            return None
+        attrs[field["name"]] = field_name(field["name"])
+    return _Build(cls, attrs, enums)
+
+
+def builds_class(schema: Any, classes: Mapping[str, type]) -> bool:
+    """Whether :func:`compile_decoder` with these ``classes`` returns typed objects for ``schema``."""
+    named = dict(schema.get("__named_schemas", {})) if isinstance(schema, dict) else {}
+    return _flat_build(schema, named, classes) is not None
+
+
+def compile_decoder(
+    schema: Any, *, tagged: bool = False, classes: Mapping[str, type] | None = None
+) -> Decoder:
     """A decoder for datums written with ``schema`` (parsed by fastavro), read without resolution.
 
+    With ``classes`` (full name -> generated class) a flat top-level record is built directly as its
+    class (what its ``from_avro`` would build from the datum), skipping the intermediate dict.
     Raises Unsupported for a schema it cannot compile."""
     named = dict(schema.get("__named_schemas", {})) if isinstance(schema, dict) else {}
     src = _Source(named)
     writer = _DecoderWriter(src, tagged)
+    build = _flat_build(schema, named, classes) if classes else None
     body: list[str] = []
     src.lines, outer = body, src.lines
     writer.read(schema, "value", "    ")
     src.lines = outer
     src.lines.extend(["def decode(data, pos):", *body, "    return value, pos", ""])
+    top = schema["name"] if build is not None else None
     while src.pending:
         function, record = src.pending.pop()
-        writer.record_function(function, record)
+        writer.record_function(function, record, build if record["name"] == top else None)
     return src.build("decode")
 
 

@@ -29,7 +29,14 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from fastavro.validation import ValidationError, validate
 
 from pipeline import wire
-from pipeline.compiled_codec import Decoder, Encoder, Unsupported, compile_decoder, compile_encoder
+from pipeline.compiled_codec import (
+    Decoder,
+    Encoder,
+    Unsupported,
+    builds_class,
+    compile_decoder,
+    compile_encoder,
+)
 from pipeline.errors import RegistryError, RegistryUnavailableError, SchemaViolationError
 from pipeline.retry import RetryPolicy
 
@@ -265,31 +272,46 @@ class AvroEncoder:
 
 
 class AvroDecoder:
-    """Decodes framed Avro bytes into datums of one reader schema, whatever schema id wrote them."""
+    """Decodes framed Avro bytes into datums of one reader schema, whatever schema id wrote them.
+
+    With ``convert`` (a generated class's ``from_avro``) it returns typed values; ``classes`` (full name
+    -> generated class) then lets a flat record be built as its class straight from the bytes."""
 
     def __init__(
-        self, resolver: SchemaResolver, reader: Any, *, topic: str | None = None, tagged_unions: bool = False
+        self,
+        resolver: SchemaResolver,
+        reader: Any,
+        *,
+        topic: str | None = None,
+        tagged_unions: bool = False,
+        convert: Callable[[Any], Any] | None = None,
+        classes: Mapping[str, type] | None = None,
     ) -> None:
         self._resolver = resolver
         self._tagged = tagged_unions
+        self._convert = convert
+        self._classes = classes if convert is not None else None
         self._reader = reader
         self._reader_form = fastavro.schema.to_parsing_canonical_form(reader)
         self._topic = topic
-        self._plans: dict[int, tuple[Any, Any, Decoder | None]] = {}
+        self._plans: dict[int, tuple[Any, Any, Decoder | None, bool]] = {}
 
-    def _plan(self, schema_id: int) -> tuple[Any, Any, Decoder | None]:
-        """(writer schema, reader schema or None when they are the same, compiled decoder or None)."""
+    def _plan(self, schema_id: int) -> tuple[Any, Any, Decoder | None, bool]:
+        """(writer schema, reader schema or None when they are the same, compiled decoder or None,
+        whether that decoder already builds typed values)."""
         plan = self._plans.get(schema_id)
         if plan is None:
             writer = self._resolver.writer_schema(schema_id)
             same = fastavro.schema.to_parsing_canonical_form(writer) == self._reader_form
             compiled: Decoder | None = None
+            typed = False
             if same:  # schema resolution stays fastavro's
                 try:
-                    compiled = compile_decoder(writer, tagged=self._tagged)
+                    compiled = compile_decoder(writer, tagged=self._tagged, classes=self._classes)
+                    typed = self._classes is not None and builds_class(writer, self._classes)
                 except Unsupported:
                     compiled = None
-            plan = (writer, None if same else self._reader, compiled)
+            plan = (writer, None if same else self._reader, compiled, typed)
             self._plans[schema_id] = plan
         return plan
 
@@ -300,11 +322,12 @@ class AvroDecoder:
             schema_id = _SCHEMA_ID(data, 1)[0]
             plan = self._plans.get(schema_id) or self._plan(schema_id)
             if plan[2] is not None:  # the hot path: a compiled decoder reads the bytes in place
-                return self._decode_compiled(plan[2], data, schema_id)
+                datum = self._decode_compiled(plan[2], data, schema_id)
+                return datum if plan[3] or self._convert is None else self._convert(datum)
         else:
             schema_id, _ = wire.unframe(data)  # raises WireFormatError for a bad frame
             plan = self._plan(schema_id)
-        writer, reader, _ = plan
+        writer, reader, _, _ = plan
         body = memoryview(data)[wire.HEADER_SIZE :]
         stream = io.BytesIO(body)
         try:
@@ -326,7 +349,7 @@ class AvroDecoder:
                 "trailing bytes after the record",
                 topic=self._topic,
             )
-        return datum
+        return datum if self._convert is None else self._convert(datum)
 
     def _decode_compiled(self, decoder: Decoder, data: bytes, schema_id: int) -> Any:
         try:

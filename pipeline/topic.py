@@ -194,14 +194,14 @@ class TopicProducer(Generic[T]):
 
 
 class TopicConsumer(Generic[T]):
-    """Consumes one topic in a group and hands batches of ``Received[T]`` to a handler."""
+    """Consumes one topic in a group and hands batches of ``Received[T]`` to a handler. ``decoder``
+    yields the typed values (an AvroDecoder given the generated class's ``from_avro``)."""
 
     def __init__(
         self,
         config: Mapping[str, Any],
         topic: str,
         decoder: AvroDecoder,
-        from_datum: Callable[[Any], T],
         *,
         key_codec: KeyCodec | None = None,
         dlq: DeadLetterPublisher | None = None,
@@ -211,7 +211,6 @@ class TopicConsumer(Generic[T]):
     ) -> None:
         self.topic = topic
         self._decoder = decoder
-        self._from_datum = from_datum
         self._keys = key_codec or StringKeyCodec()
         self._loop_args: dict[str, Any] = {
             "config": config,
@@ -224,7 +223,7 @@ class TopicConsumer(Generic[T]):
 
     def decode(self, msg: Message) -> Received[T]:
         raw = msg.value()
-        value = None if raw is None else self._from_datum(self._decoder.decode(raw))
+        value = None if raw is None else self._decoder.decode(raw)
         return Received(value, self._keys.decode(msg.key()), self.topic, msg)
 
     def run(

@@ -207,7 +207,10 @@ class _Renderer:
             self.emit("    key=(")
             self.lines.extend([*self.binding(topic.key, "        ")[:-1], "        )"])
             self.emit("    ),")
-        self.emit("    tagged_unions=True,", ")")
+        self.emit("    tagged_unions=True,", "    classes={")
+        for name, cls in self.types.class_names.items():
+            self.emit(f"        {_str(name)}: {cls},")
+        self.emit("    },", ")")
         fn = module_name(topic.name)
         self.emit(
             "",

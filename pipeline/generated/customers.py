@@ -196,6 +196,12 @@ BINDING = TopicBinding(
     ),
     dlq_topic="customers.dlq",
     tagged_unions=True,
+    classes={
+        "com.example.customers.CustomerEvent": CustomerEvent,
+        "com.example.customers.CustomerEventType": CustomerEventType,
+        "com.example.common.Address": Address,
+        "com.example.common.Money": Money,
+    },
 )
 
 

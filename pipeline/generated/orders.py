@@ -96,6 +96,10 @@ BINDING = TopicBinding(
     ),
     dlq_topic="orders.dlq",
     tagged_unions=True,
+    classes={
+        "com.example.orders.Order": Order,
+        "com.example.orders.OrderStatus": OrderStatus,
+    },
 )
 
 

@@ -205,6 +205,13 @@ BINDING = TopicBinding(
     ),
     dlq_topic="payments.dlq",
     tagged_unions=True,
+    classes={
+        "com.example.payments.PaymentEvent": PaymentEvent,
+        "com.example.common.Money": Money,
+        "com.example.payments.PaymentMethod": PaymentMethod,
+        "com.example.payments.PaymentStatus": PaymentStatus,
+        "com.example.common.Address": Address,
+    },
 )
 
 

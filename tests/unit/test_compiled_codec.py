@@ -283,3 +283,70 @@ def test_a_truncated_double_raises() -> None:
 def test_an_unknown_type_is_unsupported() -> None:
     with pytest.raises(Unsupported):
         compile_decoder({"type": "weird"})
+
+
+def test_flat_records_are_built_as_their_generated_class() -> None:
+    """With the generated classes, a flat record comes out as exactly what ``from_avro`` builds."""
+    import datetime as dt
+
+    from pipeline.compiled_codec import builds_class
+    from pipeline.generated import orders, payments
+
+    parsed = orders.BINDING.value.parsed()
+    plain = compile_decoder(parsed, tagged=True)
+    fused = compile_decoder(parsed, tagged=True, classes=orders.BINDING.classes)
+    assert builds_class(parsed, orders.BINDING.classes)
+    rng = random.Random(3)
+    for i in range(200):
+        order = orders.Order(
+            order_id=f"o-{i}",
+            customer_id=f"c-{rng.randrange(100)}",
+            amount=rng.random() * 1000,
+            product="ünïcode ✓" if i % 2 else "",
+            status=rng.choice(list(orders.OrderStatus)),
+            created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+            + dt.timedelta(milliseconds=rng.randrange(10**11)),
+        )
+        data = _fastavro_bytes(parsed, order.to_avro())
+        built, end = fused(data, 0)
+        assert type(built) is orders.Order and end == len(data)
+        assert built == order == orders.Order.from_avro(plain(data, 0)[0])
+
+    # A record with a nested record, a union of a record, ... is left to from_avro.
+    assert not builds_class(payments.BINDING.value.parsed(), payments.BINDING.classes)
+    assert not builds_class(parsed, {}), "without its class nothing is built"
+
+
+def test_flat_build_keeps_primitive_unions_and_keyword_field_names() -> None:
+    import dataclasses
+    import enum as enum_module
+
+    from pipeline.compiled_codec import builds_class
+
+    class Kind(enum_module.Enum):
+        A = "A"
+        B = "B"
+
+    @dataclasses.dataclass(kw_only=True)
+    class Flat:
+        class_: str
+        maybe: str | None
+        kind: Kind
+
+    schema = fastavro.parse_schema(
+        {
+            "type": "record",
+            "name": "t.Flat",
+            "fields": [
+                {"name": "class", "type": "string"},
+                {"name": "maybe", "type": ["null", "string"]},
+                {"name": "kind", "type": {"type": "enum", "name": "t.Kind", "symbols": ["A", "B"]}},
+            ],
+        }
+    )
+    classes = {"t.Flat": Flat, "t.Kind": Kind}
+    assert builds_class(schema, classes)
+    decode = compile_decoder(schema, tagged=True, classes=classes)
+    for maybe in (None, "x"):
+        data = _fastavro_bytes(schema, {"class": "c", "maybe": maybe, "kind": "B"})
+        assert decode(data, 0)[0] == Flat(class_="c", maybe=maybe, kind=Kind.B)
