@@ -41,33 +41,21 @@ from pipeline.stack import EmbeddedStack, StackConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-EVENT_SCHEMA = json.dumps(
-    {
-        "type": "record",
-        "name": "FaultEvent",
-        "namespace": "test.faults",
-        "fields": [
-            {"name": "id", "type": "string"},
-            {"name": "seq", "type": "long"},
-            {"name": "payload", "type": "bytes", "default": ""},
-        ],
-    },
-    separators=(",", ":"),
-)
+_EVENT = {
+    "type": "record",
+    "name": "FaultEvent",
+    "namespace": "test.faults",
+    "fields": [
+        {"name": "id", "type": "string"},
+        {"name": "seq", "type": "long"},
+        {"name": "payload", "type": "bytes", "default": ""},
+    ],
+}
+EVENT_SCHEMA = json.dumps(_EVENT, separators=(",", ":"))
 
 # The same record with one more field (a default keeps it BACKWARD-compatible): a second schema id.
 EVENT_SCHEMA_V2 = json.dumps(
-    {
-        "type": "record",
-        "name": "FaultEvent",
-        "namespace": "test.faults",
-        "fields": [
-            {"name": "id", "type": "string"},
-            {"name": "seq", "type": "long"},
-            {"name": "payload", "type": "bytes", "default": ""},
-            {"name": "origin", "type": "string", "default": "v1"},
-        ],
-    },
+    {**_EVENT, "fields": [*_EVENT["fields"], {"name": "origin", "type": "string", "default": "v1"}]},
     separators=(",", ":"),
 )
 
