@@ -30,6 +30,7 @@ __all__ = [
     "json_path",
     "parse_json",
     "qualify",
+    "resolve_name",
     "split_full_name",
     "walk_types",
 ]
@@ -218,6 +219,16 @@ def qualify(name: str, namespace: str) -> str:
     if "." in name or not namespace:
         return name
     return f"{namespace}.{name}"
+
+
+def resolve_name(name: str, namespace: str, known: Callable[[str], bool]) -> str:
+    """The full name a type reference means where it is used: ``name`` in ``namespace`` when that type is
+    ``known`` (defined by then), else ``name`` as written when that is known -- Avro Java 1.12's rule,
+    which lets a bare name reach a type of the null namespace -- else ``name`` in ``namespace``."""
+    qualified = qualify(name, namespace)
+    if qualified != name and not known(qualified) and known(name):
+        return name
+    return qualified
 
 
 def split_full_name(full_name: str) -> tuple[str, str]:

@@ -4,12 +4,13 @@ description (what a generated module embeds) into a ready TopicProducer or Topic
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
 
+from pipeline.avro import Schema as AvroSchema
 from pipeline.config import Settings, registry_client_config
 from pipeline.consumer import DeadLetterPublisher, consumer_config
 from pipeline.producer import ReliableProducer, producer_config
@@ -44,8 +45,9 @@ class SchemaBinding:
     resolved_text: str | None = None  # None: schema_text needs no references
     references: Sequence[tuple[str, SchemaBinding]] = ()
 
-    def parsed(self) -> Any:
-        return parse(self.resolved_text or self.schema_text)
+    def parsed(self) -> AvroSchema:
+        """The schema with every named type written out, as the codec reads it."""
+        return parse(self.resolved_text or self.schema_text, what=f"subject {self.subject}")
 
     def registry_schema(self, resolver: SchemaResolver) -> Schema:
         """The schema as the registry knows it, reference versions looked up by content."""
@@ -62,24 +64,13 @@ class TopicBinding:
     value: SchemaBinding
     dlq_topic: str
     key: SchemaBinding | None = None  # None: UTF-8 string keys
-    tagged_unions: bool = False  # decode named union members as (full name, datum), as generated code expects
     producer_overrides: Mapping[str, Any] = field(default_factory=dict)
-    classes: Mapping[str, type] = field(default_factory=dict)  # full name -> generated class
+    classes: Mapping[str, type] | None = None  # full name -> generated class; None: dicts and symbols
 
 
-def value_decoder(
-    binding: TopicBinding, resolver: SchemaResolver, from_datum: Callable[[Any], Any]
-) -> AvroDecoder:
-    """The decoder of ``binding``'s values into typed objects (``from_datum`` builds them from a datum;
-    a flat record is built straight from the bytes when its generated class is in ``binding.classes``)."""
-    return AvroDecoder(
-        resolver,
-        binding.value.parsed(),
-        topic=binding.topic,
-        tagged_unions=binding.tagged_unions,
-        convert=from_datum,
-        classes=binding.classes,
-    )
+def value_decoder(binding: TopicBinding, resolver: SchemaResolver) -> AvroDecoder:
+    """The decoder of ``binding``'s values, into its generated classes."""
+    return AvroDecoder(resolver, binding.value.parsed(), topic=binding.topic, model=binding.classes)
 
 
 def registry_client(settings: Settings) -> SchemaRegistryClient:
@@ -92,14 +83,13 @@ def _key_codec(binding: TopicBinding, resolver: SchemaResolver) -> KeyCodec:
         return StringKeyCodec()
     parsed = binding.key.parsed()
     schema_id = resolver.schema_id(binding.key.subject, binding.key.registry_schema(resolver))
-    decoder = AvroDecoder(resolver, parsed, topic=binding.topic, tagged_unions=binding.tagged_unions)
-    return AvroKeyCodec(AvroEncoder(parsed, schema_id, binding.key.subject), decoder)
+    decoder = AvroDecoder(resolver, parsed, topic=binding.topic, model=binding.classes)
+    return AvroKeyCodec(AvroEncoder(parsed, schema_id, binding.key.subject, binding.classes), decoder)
 
 
 def open_producer(
     settings: Settings,
     binding: TopicBinding,
-    to_datum: Callable[[T], Any],
     *,
     app: str | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -109,7 +99,7 @@ def open_producer(
     resolver = SchemaResolver(client or registry_client(settings))
     registered = binding.value.registry_schema(resolver)
     schema_id = resolver.schema_id(binding.value.subject, registered)
-    encoder = AvroEncoder(binding.value.parsed(), schema_id, binding.value.subject)
+    encoder = AvroEncoder(binding.value.parsed(), schema_id, binding.value.subject, binding.classes)
     producer = ReliableProducer(
         producer_config(settings.kafka, {**binding.producer_overrides, **(overrides or {})})
     )
@@ -118,7 +108,6 @@ def open_producer(
         producer,
         binding.topic,
         encoder,
-        to_datum,
         key_codec=_key_codec(binding, resolver),
         dlq=dlq,
         schema_version=resolver.version(binding.value.subject, registered),
@@ -128,7 +117,6 @@ def open_producer(
 def open_consumer(
     settings: Settings,
     binding: TopicBinding,
-    from_datum: Callable[[Any], T],
     group_id: str,
     *,
     retry: RetryPolicy | None = None,
@@ -139,7 +127,7 @@ def open_consumer(
 ) -> TopicConsumer[T]:
     """A TopicConsumer for ``binding`` in ``group_id``, dead-lettering to the binding's DLQ topic."""
     resolver = SchemaResolver(client or registry_client(settings))
-    decoder = value_decoder(binding, resolver, from_datum)
+    decoder = value_decoder(binding, resolver)
     dlq_producer = ReliableProducer(producer_config(settings.kafka, {"linger.ms": 5}))
     dlq = DeadLetterPublisher(dlq_producer, lambda _topic: binding.dlq_topic, consumer_group=group_id)
     return TopicConsumer(

@@ -191,6 +191,7 @@ class ConsumerLoop(Generic[T]):
         self._owned: set[tuple[str, int]] = set()
         self.stats = ConsumerStats()
         self.on_batch: Callable[[ConsumerStats], None] | None = None
+        self.on_dead_letter: Callable[[Message, str, BaseException], None] | None = None
 
     # -- control -----------------------------------------------------------------------------
 
@@ -277,6 +278,7 @@ class ConsumerLoop(Generic[T]):
             try:
                 decoded.append((msg, self._decode(msg)))
             except SchemaViolationError as exc:
+                exc.topic, exc.partition, exc.offset = msg.topic(), msg.partition(), msg.offset()
                 self._dead_letter(msg, "deserialize", exc, attempts=1)
         if decoded and not self._batch:
             for msg, record in decoded:
@@ -328,6 +330,8 @@ class ConsumerLoop(Generic[T]):
                 f"after {attempts} attempt(s) and no dead-letter queue is configured: {error}"
             ) from error
         self._dlq.from_message(msg, stage, error, attempts)
+        if self.on_dead_letter is not None:
+            self.on_dead_letter(msg, stage, error)
         self.stats.dead_lettered += 1
         self.stats.dead_lettered_by_stage[stage] = self.stats.dead_lettered_by_stage.get(stage, 0) + 1
         self._mark_done(msg)

@@ -225,7 +225,7 @@ def _replay_rejected(
         encoders[subject] = AvroEncoder(resolver.writer_schema(schema_id), schema_id, subject)
     encoder = encoders[subject]
     try:
-        datum = json_to_datum(encoder.parsed, json.loads(entry.value or b"null"))
+        datum = json_to_datum(encoder.schema, json.loads(entry.value or b"null"))
         value = encoder.encode(datum)
     except (ValueError, SchemaViolationError) as exc:
         report.still_invalid.append(f"{entry.position}: {exc}")

@@ -18,10 +18,20 @@ concerned and say what was expected.
     ├── RegistryError               the Schema Registry answered with an error (HTTP status, registry code)
     │   └── RegistryUnavailableError  it could not be reached at all
     ├── ClusterUnavailableError     the Kafka cluster could not be reached or did not answer in time
+    ├── DeliveryError               messages were not delivered (carries the producer's counts)
     ├── HistoryError                the schemas' git history cannot be read (no repository, shallow
     │                               clone, unknown revision, git failed)
     └── SchemaViolationError        a record or message does not fit its schema (topic, partition, offset,
-                                    field path, cause)
+        │                           field path, cause); what the dead-letter queue records
+        ├── InvalidRecordError      a record to produce does not fit its schema (producer side)
+        ├── WireFormatError         the bytes are not in Confluent's wire format
+        ├── UnknownSchemaError      the message names a schema id the registry does not know
+        ├── SchemaMismatchError     the writer's schema cannot be read as the reader's
+        ├── CorruptPayloadError     the Avro body cannot be read with its writer schema
+        ├── UnrepresentableValueError  valid Avro that a Python value cannot hold (a timestamp
+        │                           outside years 1-9999, a uuid that is not one)
+        ├── NestingLimitError       a value nested deeper than the codec's limit
+        └── KeyDecodeError          a message key that will not decode
 """
 
 from __future__ import annotations
@@ -33,18 +43,27 @@ __all__ = [
     "ClusterUnavailableError",
     "ComponentFailedError",
     "ConfigError",
+    "CorruptPayloadError",
+    "DeliveryError",
     "HistoryError",
     "IncompatibleSchemaError",
+    "InvalidRecordError",
+    "KeyDecodeError",
+    "NestingLimitError",
     "PipelineError",
     "PortInUseError",
     "RegistryError",
     "RegistryUnavailableError",
     "SchemaError",
     "SchemaLoadError",
+    "SchemaMismatchError",
     "SchemaValidationError",
     "SchemaViolationError",
     "StackError",
     "ToolMissingError",
+    "UnknownSchemaError",
+    "UnrepresentableValueError",
+    "WireFormatError",
 ]
 
 
@@ -158,3 +177,44 @@ class ClusterUnavailableError(PipelineError):
 class HistoryError(PipelineError):
     """The git history of the schema files cannot be read: not a repository, a shallow clone, an
     unknown revision, or git itself failed. The message says which and what to do."""
+
+
+class DeliveryError(PipelineError):
+    """Some messages were not delivered; ``stats`` carries the producer's counts and first errors."""
+
+    def __init__(self, message: str, stats: object) -> None:
+        super().__init__(message)
+        self.stats = stats
+
+
+class InvalidRecordError(SchemaViolationError):
+    """A record to be produced does not fit its schema."""
+
+
+class WireFormatError(SchemaViolationError):
+    """The bytes are not in Confluent's wire format (too short, or the magic byte is not 0)."""
+
+
+class UnknownSchemaError(SchemaViolationError):
+    """The message names a schema id the registry does not know."""
+
+
+class SchemaMismatchError(SchemaViolationError):
+    """The writer's schema cannot be read as the reader's (e.g. another record's schema id)."""
+
+
+class CorruptPayloadError(SchemaViolationError):
+    """The Avro body cannot be read with its writer schema (truncated, corrupt, trailing bytes)."""
+
+
+class UnrepresentableValueError(SchemaViolationError):
+    """Valid Avro that no Python value of its logical type can hold (a timestamp outside the years 1 to
+    9999, a uuid string that is not a UUID, a time past midnight)."""
+
+
+class NestingLimitError(SchemaViolationError):
+    """A value nested deeper than the codec's limit (a recursive record thousands of levels deep)."""
+
+
+class KeyDecodeError(SchemaViolationError):
+    """A message key that will not decode."""

@@ -1,132 +1,174 @@
-"""``pipeline run`` (``make run-pipeline``): the main job, end to end on the real stack.
+"""``pipeline run`` (``make run-pipeline``): the main job, end to end on the real stack, for every topic
+of the catalog.
 
-Stack up (unless a cluster is named) -> bootstrap (schemas and topics) -> a seeded generator produces
-order events through the generated ``orders`` producer -> a consumer group processes them through the
-generated consumer, keeping running totals per customer and status -> a live progress display -> a
-summary (and ``--summary-json``). A small share of the generated records is deliberately invalid
-(``--poison-rate``) so the dead-letter path is exercised on every run; 0 turns that off.
+Stack up (unless a cluster is named) -> bootstrap (schemas and topics) -> the typed modules are
+generated from the catalog (as ``pipeline generate`` writes them) -> per topic, a seeded schema-driven
+generator (:mod:`pipeline.samples`) produces realistic records through the topic's generated producer,
+and a consumer group reads them back through its generated consumer -> a live progress display -> a
+summary per topic and in total (and ``--summary-json``).
+
+A small share of each topic's records is deliberately invalid (``--poison-rate``) so every topic's
+dead-letter path is exercised; 0 turns that off. Every record carries a ``pipeline.run`` header, so the
+job counts its own records apart from an earlier run's backlog or another writer's messages. The job
+holds when, for every topic, ``produced == consumed + dlq`` (this run's records) and the group's lag is 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
-import random
+import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from pipeline.bootstrap import register_schemas
-from pipeline.catalog import load_catalog
+from pipeline.catalog import Catalog, load_catalog
 from pipeline.cluster import ensure_cluster
+from pipeline.codegen import generate, module_name, write
 from pipeline.config import Settings, librdkafka_config
 from pipeline.errors import PipelineError
-from pipeline.generated.orders import Order, OrderStatus, open_orders_consumer, open_orders_producer
 from pipeline.metrics import PipelineMetrics
 from pipeline.provisioning import ensure_topics
 from pipeline.registry import RegistryClient
+from pipeline.samples import SampleGenerator
 from pipeline.topic import Received
 
-__all__ = ["OrderTotals", "RunSummary", "generate_orders", "register"]
+__all__ = ["RUN_HEADER", "RunSummary", "TopicSummary", "register", "run_pipeline"]
 
-_PRODUCTS = {
-    "espresso machine": 349.0,
-    "coffee grinder": 129.0,
-    "milk frother": 59.9,
-    "tamper": 24.5,
-    "descaler": 9.99,
-    "travel mug": 19.0,
-    "pour-over kettle": 69.0,
-    "beans 1kg": 28.5,
-}
-_STATUS_WEIGHTS = {
-    OrderStatus.PENDING: 40,
-    OrderStatus.CONFIRMED: 30,
-    OrderStatus.SHIPPED: 20,
-    OrderStatus.DELIVERED: 10,
-}
-
-
-def generate_orders(count: int, seed: int, run_id: str, poison_rate: float = 0.0) -> Any:
-    """``count`` realistic orders, reproducible from ``seed``. With ``poison_rate`` > 0 that share is
-    replaced by records that violate the schema (they must end in the dead-letter queue)."""
-    rng = random.Random(seed)
-    customers = [f"customer-{i:04d}" for i in range(1, 201)]
-    weights = list(_STATUS_WEIGHTS.values())
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    for i in range(count):
-        product = rng.choice(list(_PRODUCTS))
-        quantity = rng.choices([1, 2, 3, 4], weights=[70, 20, 7, 3])[0]
-        order = Order(
-            order_id=f"{run_id}-{i:07d}",
-            customer_id=rng.choice(customers),
-            amount=round(_PRODUCTS[product] * quantity, 2),
-            product=product,
-            status=rng.choices(list(_STATUS_WEIGHTS), weights=weights)[0],
-            created_at=start + timedelta(milliseconds=rng.randrange(0, 365 * 24 * 3600 * 1000)),
-        )
-        if poison_rate and rng.random() < poison_rate:
-            order.amount = "not a number"  # type: ignore[assignment]  # deliberately invalid
-        yield order
+RUN_HEADER = "pipeline.run"
 
 
 @dataclass
-class OrderTotals:
-    """The consumer's real work: running totals per customer and per status, for this run's orders."""
+class TopicSummary:
+    """One topic's figures for this run; ``backlog_*`` count messages that are not this run's."""
 
-    run_id: str
-    orders: int = 0
-    earlier: int = 0  # orders from earlier runs still waiting for this group
-    revenue: Decimal = Decimal(0)
-    by_status: Counter[str] = field(default_factory=Counter)
-    by_customer: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-
-    def handle(self, batch: list[Received[Order]]) -> None:
-        for received in batch:
-            order = received.value
-            if order is None:
-                continue
-            if not order.order_id.startswith(self.run_id):
-                self.earlier += 1
-                continue
-            amount = Decimal(str(order.amount))
-            self.orders += 1
-            self.revenue += amount
-            self.by_status[order.status.value] += 1
-            self.by_customer[order.customer_id] += amount
-
-
-@dataclass
-class RunSummary:
-    produced: int
-    consumed: int
-    dlq: int
-    dlq_producer_side: int
-    dlq_consumer_side: int
-    lag: int
-    earlier_backlog: int
-    seconds: float
-    produce_msgs_per_s: float
-    consume_msgs_per_s: float
-    revenue: str
-    by_status: dict[str, int]
-    top_customers: list[tuple[str, str]]
+    produced: int = 0
+    consumed: int = 0
+    dlq: int = 0
+    dlq_producer_side: int = 0
+    dlq_consumer_side: int = 0
+    lag: int = 0
+    backlog_processed: int = 0
+    backlog_dlq: int = 0
 
     @property
     def balanced(self) -> bool:
         return self.produced == self.consumed + self.dlq and self.lag == 0
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    produced: int
+    consumed: int
+    dlq: int
+    lag: int
+    seconds: float
+    produce_msgs_per_s: float
+    consume_msgs_per_s: float
+    topics: dict[str, TopicSummary]
+    revenue: str = "0"
+    by_status: dict[str, int] = field(default_factory=dict)
+    top_customers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return all(topic.balanced for topic in self.topics.values())
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["balanced"] = self.balanced
+        for name, topic in self.topics.items():
+            data["topics"][name]["balanced"] = topic.balanced
+        return data
+
+
+@dataclass
+class _OrderTotals:
+    """The orders consumer's real work: running totals per customer and per status."""
+
+    revenue: Decimal = Decimal(0)
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_customer: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    def add(self, order: Any) -> None:
+        amount = Decimal(str(order.amount))
+        self.revenue += amount
+        self.by_status[order.status.value] += 1
+        self.by_customer[order.customer_id] += amount
+
+
+class _TopicJob:
+    """Producing and consuming one topic, with its counts."""
+
+    def __init__(self, name: str, module: ModuleType, run_id: str, seed: int) -> None:
+        self.name = name
+        self.module = module
+        self.binding = module.BINDING
+        self.summary = TopicSummary()
+        self.run_header = (RUN_HEADER, run_id.encode())
+        self.run_id = run_id.encode()
+        self.generator = SampleGenerator(self.binding.value.parsed(), self.binding.classes, seed, run_id)
+        key = self.binding.key.parsed() if self.binding.key is not None else None
+        self.keys = SampleGenerator(key, self.binding.classes, seed + 1, run_id) if key is not None else None
+        self.orders = _OrderTotals() if name == "orders" else None
+        self.produced_done = threading.Event()
+        self.consumer: Any = None
+        self.producer: Any = None
+        self.produce_seconds = 0.0
+
+    def is_ours(self, headers: list[tuple[str, bytes | None]] | None) -> bool:
+        return any(name == RUN_HEADER and value == self.run_id for name, value in headers or ())
+
+    def handle(self, batch: list[Received[Any]]) -> None:
+        for received in batch:
+            if self.is_ours(received.headers):  # type: ignore[arg-type]
+                self.summary.consumed += 1
+                if self.orders is not None and received.value is not None:
+                    self.orders.add(received.value)
+            else:
+                self.summary.backlog_processed += 1
+
+    def dead_lettered(self, msg: Message, _stage: str, _error: BaseException) -> None:
+        if self.is_ours(msg.headers()):  # type: ignore[arg-type]
+            self.summary.dlq_consumer_side += 1
+        else:
+            self.summary.backlog_dlq += 1
+
+    @property
+    def accounted(self) -> bool:
+        s = self.summary
+        return (
+            self.produced_done.is_set()
+            and s.consumed + s.dlq_consumer_side + s.dlq_producer_side >= s.produced
+        )
+
+
+def _load_generated(catalog: Catalog, workdir: Path, run_id: str) -> ModuleType:
+    """The catalog's typed modules, generated now (as ``pipeline generate`` writes them) and imported
+    as a package of their own: the job always runs exactly the catalog it was given."""
+    package = f"pipeline_run_{run_id.replace('-', '_')}"
+    write(generate(catalog), workdir / package)
+    sys.path.insert(0, str(workdir))
+    try:
+        return importlib.import_module(package)
+    finally:
+        sys.path.remove(str(workdir))
 
 
 def group_lag(settings: Settings, group: str, topic: str) -> int:
@@ -144,13 +186,12 @@ def group_lag(settings: Settings, group: str, topic: str) -> int:
         consumer.close()
 
 
-def _bootstrap(settings: Settings, schemas: Path, say: Any) -> None:
-    catalog = load_catalog(schemas)
+def _bootstrap(settings: Settings, catalog: Catalog, say: Any) -> None:
     with RegistryClient(settings.registry) as registry:
         report = register_schemas(catalog, registry)
     if not report.ok:
         raise PipelineError(
-            f"{schemas}: schema registration failed; run `pipeline schemas register` for details"
+            f"{catalog.root}: schema registration failed; run `pipeline schemas register` for details"
         )
     topics = ensure_topics(catalog, AdminClient(librdkafka_config(settings.kafka)))
     if not topics.ok:
@@ -158,20 +199,24 @@ def _bootstrap(settings: Settings, schemas: Path, say: Any) -> None:
     say(f"bootstrap: {len(catalog.subjects)} subjects registered or unchanged, {len(catalog.topics)} topics")
 
 
-def _progress(state: dict[str, Any]) -> Table:
-    table = Table(title=f"pipeline run {state['run_id']}", title_justify="left")
-    for column in ("produced", "consumed", "dlq", "lag", "produce/s", "consume/s", "elapsed"):
-        table.add_column(column, justify="right")
-    elapsed = max(time.monotonic() - state["started"], 1e-9)
-    table.add_row(
-        f"{state['produced']:,}",
-        f"{state['consumed']:,}",
-        f"{state['dlq']:,}",
-        f"{state['lag']:,}",
-        f"{state['produced'] / max(state.get('produce_seconds') or elapsed, 1e-9):,.0f}",
-        f"{state['consumed'] / elapsed:,.0f}",
-        f"{elapsed:.1f} s",
-    )
+def _progress(run_id: str, jobs: list[_TopicJob], started: float) -> Table:
+    table = Table(title=f"pipeline run {run_id}", title_justify="left")
+    for column in ("topic", "produced", "consumed", "dlq", "lag", "backlog", "produce/s", "elapsed"):
+        table.add_column(column, justify="right" if column != "topic" else "left")
+    elapsed = max(time.monotonic() - started, 1e-9)
+    for job in jobs:
+        s = job.summary
+        rate = s.produced / max(job.produce_seconds or elapsed, 1e-9)
+        table.add_row(
+            job.name,
+            f"{s.produced:,}",
+            f"{s.consumed:,}",
+            f"{s.dlq_producer_side + s.dlq_consumer_side:,}",
+            f"{s.lag:,}",
+            f"{s.backlog_processed + s.backlog_dlq:,}",
+            f"{rate:,.0f}",
+            f"{elapsed:.1f} s",
+        )
     return table
 
 
@@ -181,92 +226,158 @@ def run_pipeline(
     rate: float = 0.0,
     seed: int = 42,
     poison_rate: float = 0.001,
-    group: str = "order-analytics",
+    group: str = "pipeline-run",
     schemas: Path = Path("schemas"),
     metrics_port: int | None = None,
     console: Console | None = None,
+    stop: threading.Event | None = None,
 ) -> RunSummary:
-    """Run the whole job and return its summary."""
+    """Run the whole job: ``count`` records per topic at ``rate`` records/s per topic (0: as fast as
+    possible). ``stop`` ends it early (producers stop, consumers drain what was sent)."""
     console = console or Console(stderr=True)
+    stop = stop or threading.Event()
+    catalog = load_catalog(schemas)
     settings = ensure_cluster(progress=lambda msg: console.print(f"  {msg}"))
-    _bootstrap(settings, schemas, console.print)
+    _bootstrap(settings, catalog, console.print)
     metrics = PipelineMetrics.create()
     if metrics_port:
         metrics.serve(metrics_port)
         console.print(f"  metrics on http://127.0.0.1:{metrics_port}/metrics")
 
     run_id = f"run-{uuid.uuid4().hex[:8]}"
-    totals = OrderTotals(run_id)
-    state: dict[str, Any] = {"run_id": run_id, "produced": 0, "consumed": 0, "dlq": 0, "lag": 0}
-    producer = open_orders_producer(settings, app="pipeline run")
-    consumer = open_orders_consumer(settings, group)
-    produce_error: list[BaseException] = []
+    with tempfile.TemporaryDirectory(prefix="pipeline-run-") as workdir:
+        package = _load_generated(catalog, Path(workdir), run_id)
+        jobs = [
+            _TopicJob(topic.name, getattr(package, module_name(topic.name)), run_id, seed + index * 1000)
+            for index, topic in enumerate(catalog.topics)
+        ]
+        started = time.monotonic()
+        errors: list[BaseException] = []
+        threads = []
+        for job in jobs:
+            job.producer = getattr(job.module, f"open_{module_name(job.name)}_producer")(
+                settings, app="pipeline run"
+            )
+            job.consumer = getattr(job.module, f"open_{module_name(job.name)}_consumer")(settings, group)
+            threads.append(
+                threading.Thread(
+                    target=_produce, args=(job, count, rate, poison_rate, stop, metrics, errors), daemon=True
+                )
+            )
+            threads.append(threading.Thread(target=_consume, args=(job, stop, metrics, errors), daemon=True))
+        with Live(
+            _progress(run_id, jobs, started), console=console, refresh_per_second=4, transient=False
+        ) as live:
+            for thread in threads:
+                thread.start()
+            while any(thread.is_alive() for thread in threads):
+                time.sleep(0.25)
+                live.update(_progress(run_id, jobs, started))
+                if errors:
+                    stop.set()
+            for job in jobs:
+                job.summary.lag = group_lag(settings, group, job.name)
+            live.update(_progress(run_id, jobs, started))
+    if errors:
+        raise errors[0]
+    return _summary(run_id, jobs, started)
 
-    def produce() -> None:
-        try:
-            begin = time.monotonic()
-            for i, order in enumerate(generate_orders(count, seed, run_id, poison_rate)):
-                producer.send(order, key=order.order_id)
-                state["produced"] = i + 1
-                if rate > 0:
-                    ahead = (i + 1) / rate - (time.monotonic() - begin)
-                    if ahead > 0:
-                        time.sleep(ahead)
-            producer.flush()
-            state["produce_seconds"] = time.monotonic() - begin
-            metrics.produced.labels("orders").inc(producer.sent)
-            metrics.errors.labels("orders", "serialize").inc(producer.rejected)
-            metrics.dead_lettered.labels("orders").inc(producer.rejected)
-        except BaseException as exc:  # surfaced by the main thread
-            produce_error.append(exc)
 
-    state["started"] = time.monotonic()
-    producer_thread = threading.Thread(target=produce, name="order-generator", daemon=True)
-    last: dict[str, int] = {"processed": 0, "dead": 0, "lag_at": 0}
+def _produce(
+    job: _TopicJob,
+    count: int,
+    rate: float,
+    poison_rate: float,
+    stop: threading.Event,
+    metrics: PipelineMetrics,
+    errors: list[BaseException],
+) -> None:
+    producer, summary = job.producer, job.summary
+    try:
+        begin = time.monotonic()
+        for i in range(count):
+            if stop.is_set():
+                break
+            record = job.generator.record(i)
+            if poison_rate and job.generator.rng.random() < poison_rate:
+                record = job.generator.poison(record)
+            key = job.keys.record(i) if job.keys is not None else f"{job.name}-{i:07d}"
+            result = producer.send(record, key=key, headers=[job.run_header])
+            summary.produced += 1
+            if not result.accepted:
+                summary.dlq_producer_side += 1
+            if rate > 0 and (ahead := (i + 1) / rate - (time.monotonic() - begin)) > 0:
+                stop.wait(ahead)
+        producer.flush()
+        job.produce_seconds = time.monotonic() - begin
+        metrics.produced.labels(job.name).inc(producer.sent)
+        metrics.errors.labels(job.name, "serialize").inc(producer.rejected)
+        metrics.dead_lettered.labels(job.name).inc(producer.rejected)
+    except BaseException as exc:  # surfaced by the main thread
+        errors.append(exc)
+    finally:
+        job.produced_done.set()
 
-    with Live(_progress(state), console=console, refresh_per_second=4, transient=False) as live:
 
-        def on_batch(stats: Any) -> None:
-            metrics.consumed.labels("orders").inc(stats.processed - last["processed"])
-            metrics.dead_lettered.labels("orders").inc(stats.dead_lettered - last["dead"])
-            metrics.batch_latency.labels("orders").observe(stats.last_batch_seconds)
-            last.update(processed=stats.processed, dead=stats.dead_lettered)
-            state["consumed"] = totals.orders
-            state["dlq"] = producer.rejected + stats.dead_lettered
-            now = time.monotonic()
-            if now - last["lag_at"] >= 1.0:  # lag asks the broker: once a second, not per batch
-                assert consumer.loop is not None
-                state["lag"] = consumer.loop.lag()
-                metrics.lag.labels("orders").set(state["lag"])
-                last["lag_at"] = int(now)
-            live.update(_progress(state))
-            done = not producer_thread.is_alive() and state["consumed"] + state["dlq"] >= state["produced"]
-            if done or produce_error:
-                consumer.stop()
+def _consume(
+    job: _TopicJob, stop: threading.Event, metrics: PipelineMetrics, errors: list[BaseException]
+) -> None:
+    last = {"processed": 0, "dead": 0, "lag_at": 0.0}
 
-        producer_thread.start()
-        stats = consumer.run(totals.handle, idle_timeout=30, on_batch=on_batch)
-        producer_thread.join()
-        state["lag"] = group_lag(settings, group, "orders")
-        live.update(_progress(state))
-    if produce_error:
-        raise produce_error[0]
+    def on_batch(stats: Any) -> None:
+        metrics.consumed.labels(job.name).inc(stats.processed - last["processed"])
+        metrics.dead_lettered.labels(job.name).inc(stats.dead_lettered - last["dead"])
+        metrics.batch_latency.labels(job.name).observe(stats.last_batch_seconds)
+        last.update(processed=stats.processed, dead=stats.dead_lettered)
+        now = time.monotonic()
+        if now - last["lag_at"] >= 1.0:  # lag asks the broker: once a second, not per batch
+            job.summary.lag = job.consumer.loop.lag()
+            metrics.lag.labels(job.name).set(job.summary.lag)
+            last["lag_at"] = now
 
-    elapsed = time.monotonic() - state["started"]
-    top = sorted(totals.by_customer.items(), key=lambda kv: kv[1], reverse=True)[:5]
+    def watch() -> None:  # stop an idle consumer once everything is accounted for, or on request
+        while job.consumer.loop is None or not job.consumer.loop.stopping:
+            if job.accounted:
+                job.consumer.stop()
+                return
+            time.sleep(0.1)
+
+    try:
+        threading.Thread(target=watch, daemon=True).start()
+        job.consumer.run(
+            job.handle,
+            idle_timeout=30,
+            on_batch=on_batch,
+            on_dead_letter=job.dead_lettered,
+            handle_signals=False,
+        )
+    except BaseException as exc:
+        errors.append(exc)
+
+
+def _summary(run_id: str, jobs: list[_TopicJob], started: float) -> RunSummary:
+    elapsed = time.monotonic() - started
+    for job in jobs:
+        s = job.summary
+        s.dlq = s.dlq_producer_side + s.dlq_consumer_side
+    topics = {job.name: job.summary for job in jobs}
+    produced = sum(s.produced for s in topics.values())
+    consumed = sum(s.consumed for s in topics.values())
+    produce_seconds = max((job.produce_seconds for job in jobs), default=elapsed) or elapsed
+    orders = next((job.orders for job in jobs if job.orders is not None), _OrderTotals())
+    top = sorted(orders.by_customer.items(), key=lambda kv: kv[1], reverse=True)[:5]
     return RunSummary(
-        produced=state["produced"],
-        consumed=totals.orders,
-        dlq=producer.rejected + stats.dead_lettered,
-        dlq_producer_side=producer.rejected,
-        dlq_consumer_side=stats.dead_lettered,
-        lag=state["lag"],
-        earlier_backlog=totals.earlier,
+        run_id=run_id,
+        produced=produced,
+        consumed=consumed,
+        dlq=sum(s.dlq for s in topics.values()),
+        lag=sum(s.lag for s in topics.values()),
         seconds=round(elapsed, 3),
-        produce_msgs_per_s=round(state["produced"] / max(state.get("produce_seconds", elapsed), 1e-9), 1),
-        consume_msgs_per_s=round(stats.consumed / max(elapsed, 1e-9), 1),
-        revenue=str(totals.revenue),
-        by_status=dict(sorted(totals.by_status.items())),
+        produce_msgs_per_s=round(produced / max(produce_seconds, 1e-9), 1),
+        consume_msgs_per_s=round(consumed / max(elapsed, 1e-9), 1),
+        topics=topics,
+        revenue=str(orders.revenue),
+        by_status=dict(sorted(orders.by_status.items())),
         top_customers=[(customer, str(amount)) for customer, amount in top],
     )
 
@@ -274,30 +385,37 @@ def run_pipeline(
 def _print_summary(summary: RunSummary, console: Console) -> None:
     console.print()
     table = Table(title="summary", title_justify="left")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    rows = [
-        ("produced", f"{summary.produced:,}"),
-        ("consumed (processed)", f"{summary.consumed:,}"),
-        ("dead-lettered", f"{summary.dlq:,} ({summary.dlq_producer_side} rejected by schema, "
-         f"{summary.dlq_consumer_side} by the consumer)"),
-        ("consumer lag at end", f"{summary.lag:,}"),
-        ("earlier runs' backlog processed", f"{summary.earlier_backlog:,}"),
-        ("produce rate", f"{summary.produce_msgs_per_s:,.0f} msg/s"),
-        ("consume rate", f"{summary.consume_msgs_per_s:,.0f} msg/s"),
-        ("elapsed", f"{summary.seconds:.1f} s"),
-        ("revenue (this run)", summary.revenue),
-        *((f"orders {status}", f"{n:,}") for status, n in summary.by_status.items()),
-        *((f"top customer {c}", amount) for c, amount in summary.top_customers[:3]),
-    ]  # fmt: skip
-    for measure, value in rows:
-        table.add_row(measure, value)
+    for column in (
+        "topic",
+        "produced",
+        "consumed",
+        "dlq (rejected / consumer)",
+        "lag",
+        "earlier backlog",
+        "holds",
+    ):
+        table.add_column(column, justify="right" if column != "topic" else "left")
+    for name, s in summary.topics.items():
+        dlq = f"{s.dlq:,} ({s.dlq_producer_side} / {s.dlq_consumer_side})"
+        backlog = f"{s.backlog_processed + s.backlog_dlq:,}"
+        table.add_row(
+            name,
+            f"{s.produced:,}",
+            f"{s.consumed:,}",
+            dlq,
+            f"{s.lag:,}",
+            backlog,
+            "yes" if s.balanced else "NO",
+        )
     console.print(table)
-    verdict = "holds" if summary.balanced else "DOES NOT hold"
     console.print(
-        f"produced ({summary.produced:,}) == consumed ({summary.consumed:,}) + dlq ({summary.dlq:,}) "
-        f"and lag {summary.lag}: {verdict}"
+        f"{summary.produced:,} produced in {summary.seconds:.1f} s "
+        f"({summary.produce_msgs_per_s:,.0f} msg/s), "
+        f"{summary.consumed:,} consumed ({summary.consume_msgs_per_s:,.0f} msg/s); orders revenue "
+        f"{summary.revenue}, by status {summary.by_status}"
     )
+    verdict = "holds" if summary.balanced else "DOES NOT hold"
+    console.print(f"per topic, produced == consumed + dlq and lag 0: {verdict}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -314,16 +432,23 @@ def _run(args: argparse.Namespace) -> int:
     )
     _print_summary(summary, console)
     if args.summary_json:
-        args.summary_json.write_text(
-            json.dumps({**summary.__dict__, "balanced": summary.balanced}, indent=2) + "\n"
-        )
+        args.summary_json.write_text(json.dumps(summary.as_json(), indent=2) + "\n")
     return 0 if summary.balanced else 1
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = sub.add_parser("run", help="the main job: generate, produce, consume and summarise order events")
-    run.add_argument("-n", "--count", type=int, default=10000, help="orders to generate (default 10000)")
-    run.add_argument("--rate", type=float, default=0.0, help="orders per second; 0 = as fast as possible")
+    run = sub.add_parser(
+        "run",
+        help="the main job: generate, produce, consume and summarise records for every catalog topic",
+        description="The main job on the real stack: bootstrap the catalog, then for every topic produce "
+        "realistic records through its generated producer and consume them through its generated consumer, "
+        "with a live display and a per-topic summary. Exit 0 when every topic balances "
+        "(produced == consumed + dlq, lag 0), 1 otherwise.",
+    )
+    run.add_argument("-n", "--count", type=int, default=10000, help="records per topic (default 10000)")
+    run.add_argument(
+        "--rate", type=float, default=0.0, help="records per second per topic; 0 = as fast as possible"
+    )
     run.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     run.add_argument(
         "--poison-rate",
@@ -331,7 +456,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=0.001,
         help="share of deliberately invalid records (default 0.001)",
     )
-    run.add_argument("--group", default="order-analytics", help="consumer group (default order-analytics)")
+    run.add_argument("--group", default="pipeline-run", help="consumer group (default pipeline-run)")
     run.add_argument("--schemas", type=Path, default=Path("schemas"), help="the catalog folder")
     run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     run.add_argument("--summary-json", type=Path, help="also write the summary as JSON to this file")

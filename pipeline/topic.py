@@ -15,15 +15,14 @@ from confluent_kafka import Message
 
 from pipeline.consumer import ConsumerLoop, ConsumerStats, DeadLetterPublisher
 from pipeline.dlq import record_to_json
-from pipeline.errors import SchemaViolationError
+from pipeline.errors import InvalidRecordError, KeyDecodeError, SchemaViolationError
 from pipeline.producer import ReliableProducer
 from pipeline.retry import RetryPolicy
-from pipeline.serde import AvroDecoder, AvroEncoder, InvalidRecordError
+from pipeline.serde import AvroDecoder, AvroEncoder
 
 __all__ = [
     "AvroKeyCodec",
     "KeyCodec",
-    "KeyDecodeError",
     "Received",
     "SendResult",
     "StringKeyCodec",
@@ -32,10 +31,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-class KeyDecodeError(SchemaViolationError):
-    """A message key that will not decode."""
 
 
 class KeyCodec(Protocol):
@@ -47,7 +42,14 @@ class StringKeyCodec:
     """UTF-8 string keys, as confluent-kafka's StringSerializer writes them (no framing)."""
 
     def encode(self, key: Any) -> bytes | None:
-        return None if key is None else str(key).encode("utf-8")
+        if key is None:
+            return None
+        try:
+            return str(key).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRecordError(
+                f"key {key!r} is not valid Unicode: {exc.reason}", field_path="key"
+            ) from exc
 
     def decode(self, data: bytes | None) -> str | None:
         if data is None:
@@ -126,15 +128,15 @@ class Received(Generic[T]):
 
 
 class TopicProducer(Generic[T]):
-    """Sends typed objects to one topic. A record that does not fit the schema is not sent: it goes to
-    the dead-letter queue as JSON and ``send`` returns a rejected SendResult (it never raises for it)."""
+    """Sends typed objects to one topic. A record (or key) that does not fit its schema is not sent: it
+    goes to the dead-letter queue as JSON and ``send`` returns a rejected SendResult (it never raises for
+    it)."""
 
     def __init__(
         self,
         producer: ReliableProducer,
         topic: str,
         encoder: AvroEncoder,
-        to_datum: Callable[[T], Any],
         *,
         key_codec: KeyCodec | None = None,
         dlq: DeadLetterPublisher | None = None,
@@ -143,7 +145,6 @@ class TopicProducer(Generic[T]):
         self.producer = producer
         self.topic = topic
         self._encoder = encoder
-        self._to_datum = to_datum
         self._keys = key_codec or StringKeyCodec()
         self._dlq = dlq
         self._schema_version = schema_version
@@ -153,13 +154,14 @@ class TopicProducer(Generic[T]):
     def send(
         self, value: T | None, key: Any = None, headers: list[tuple[str, str | bytes | None]] | None = None
     ) -> SendResult:
-        key_bytes = self._keys.encode(key)
         try:
-            payload = None if value is None else self._encoder.encode(self._to_datum(value))
+            key_bytes = self._keys.encode(key)
+        except InvalidRecordError as exc:
+            return self._reject(value, record_to_json(key), exc)
+        try:
+            payload = None if value is None else self._encoder.encode(value)
         except InvalidRecordError as exc:
             return self._reject(value, key_bytes, exc)
-        except (TypeError, ValueError, AttributeError) as exc:  # the typed -> datum conversion itself failed
-            return self._reject(value, key_bytes, InvalidRecordError(f"topic {self.topic}: {exc}"))
         self.producer.produce(self.topic, value=payload, key=key_bytes, headers=headers)
         self.sent += 1
         return _ACCEPTED
@@ -235,6 +237,7 @@ class TopicConsumer(Generic[T]):
         idle_timeout: float | None = None,
         handle_signals: bool = True,
         on_batch: Callable[[ConsumerStats], None] | None = None,
+        on_dead_letter: Callable[[Message, str, BaseException], None] | None = None,
     ) -> ConsumerStats:
         """Run the loop (see ConsumerLoop.run). ``handle`` takes a list of received messages, or one
         at a time with ``batch=False``."""
@@ -251,6 +254,7 @@ class TopicConsumer(Generic[T]):
             batch_timeout=args["batch_timeout"],
         )
         self.loop.on_batch = on_batch
+        self.loop.on_dead_letter = on_dead_letter
         return self.loop.run(
             max_messages=max_messages, idle_timeout=idle_timeout, handle_signals=handle_signals
         )

@@ -14,7 +14,9 @@ a file may use the top-level types of other files by name. The checks, in order:
 5. logical types are known and well-formed (decimal precision and scale, timestamps on long, date on
    int, uuid on string, duration on fixed(12)); a ``logicalType`` on a field instead of its type is
    reported, since Avro silently ignores it there;
-6. fastavro parses every file that passed the above, with the files it uses (a last safety net);
+6. Avro Java's parsing rules (:func:`pipeline.avro.parse_schema`, defaults validated as Confluent
+   validates a new schema) read every file that passed the above, with the files it uses: what the
+   registry would refuse is refused here;
 7. lint, switchable in the catalog (:class:`LintOptions`): a ``doc`` on every record and field, and a
    field-name convention.
 
@@ -31,8 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal, TypeGuard
 
-import fastavro
-
+from pipeline.avro import parse_schema
 from pipeline.avsc import (
     LOGICAL_TYPES,
     NAMED_KINDS,
@@ -47,8 +48,10 @@ from pipeline.avsc import (
     json_path,
     parse_json,
     qualify,
+    resolve_name,
     walk_types,
 )
+from pipeline.errors import SchemaLoadError
 
 __all__ = [
     "Diagnostic",
@@ -177,7 +180,7 @@ class _Validator:
             if state.full_name:
                 self.check_types(state)
         self.check_cycles()
-        self.check_with_fastavro()
+        self.check_with_avro()
         documents = {
             state.full_name: SchemaDocument(
                 state.name, state.full_name, state.json, tuple(state.defines), tuple(state.uses)
@@ -313,7 +316,7 @@ class _Validator:
     def check_name_use(self, state: _File, name: str, site: TypeSite, seen: set[str]) -> None:
         if name in PRIMITIVES:
             return
-        full = qualify(name, site.namespace)
+        full = resolve_name(name, site.namespace, lambda n: n in seen or n in self.definitions)
         if full in seen:
             return
         definition = self.definitions.get(full)
@@ -499,7 +502,7 @@ class _Validator:
         if isinstance(schema, str):
             if schema in PRIMITIVES:
                 return _primitive_problem(value, schema)
-            definition = self.definitions.get(qualify(schema, namespace))
+            definition = self.definitions.get(resolve_name(schema, namespace, self.definitions.__contains__))
             if definition is None:
                 return None
             return self.default_problem(value, definition.node, definition.inner_namespace, depth + 1)
@@ -570,31 +573,39 @@ class _Validator:
         for name in sorted(by_type):
             visit(name, [])
 
-    def check_with_fastavro(self) -> None:
+    def check_with_avro(self) -> None:
         by_type = {state.full_name: state for state in self.files.values() if state.full_name}
-        parsed: dict[str, dict[str, Any]] = {}
+        verdict: dict[str, bool] = {}
 
-        def parse(name: str) -> dict[str, Any] | None:
-            if name in parsed:
-                return parsed[name]
+        def valid(name: str) -> bool:
+            if name in verdict:
+                return verdict[name]
+            verdict[name] = False  # a cycle of files is reported on its own
             state = by_type.get(name)
             if state is None or state.failed:
-                return None
+                return False
             named: dict[str, Any] = {}
-            for used in state.uses:
-                if parse(used) is None:
-                    return None
-                named.update(parsed[used])
+            pending = list(state.uses)
+            while pending:
+                used = pending.pop()
+                if used in named:
+                    continue
+                if not valid(used):
+                    return False
+                named[used] = by_type[used].json.value
+                pending.extend(by_type[used].uses)
             try:
-                fastavro.parse_schema(state.json.value, named_schemas=named, _write_hint=False)
-            except Exception as exc:
-                self.report(state.name, (), f"fastavro rejects the schema: {exc}")
-                return None
-            parsed[name] = named
-            return named
+                parse_schema(state.json.value, named_types=named, what=state.name)
+            except SchemaLoadError as exc:
+                self.report(
+                    state.name, (), f"Avro (as Confluent Schema Registry parses it) rejects it: {exc}"
+                )
+                return False
+            verdict[name] = True
+            return True
 
         for name in sorted(by_type):
-            parse(name)
+            valid(name)
 
 
 def _has_doc(node: Mapping[str, Any]) -> bool:

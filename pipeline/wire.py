@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import struct
 
-from pipeline.errors import SchemaViolationError
+from pipeline.errors import WireFormatError
 
-__all__ = ["HEADER_SIZE", "MAGIC_BYTE", "WireFormatError", "frame", "header", "unframe"]
+__all__ = ["HEADER_SIZE", "MAGIC_BYTE", "frame", "header", "unframe"]
 
 MAGIC_BYTE = 0
 HEADER_SIZE = 5
 _HEADER = struct.Struct(">bI")
-
-
-class WireFormatError(SchemaViolationError):
-    """The bytes are not in Confluent's wire format (too short, or the magic byte is not 0)."""
 
 
 def header(schema_id: int) -> bytes:

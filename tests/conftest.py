@@ -15,9 +15,16 @@ from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
+from hypothesis import settings as hypothesis_settings
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pipeline.config import Settings, librdkafka_config, load_settings, registry_client_config
+
+# CI runs the generative tests on a fixed seed (HYPOTHESIS_PROFILE=ci, set by .ci/run), so a red build
+# reproduces; everywhere else each run explores new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @dataclass
@@ -89,3 +96,12 @@ def stack() -> Iterator[StackHandle]:
         yield from _testcontainers()
     else:
         yield from _embedded()
+
+
+@pytest.fixture(scope="session")
+def java_avro() -> Iterator[Any]:
+    """Apache Avro Java, the independent oracle of the codec tests (tests/oracle)."""
+    from tests.oracle import JavaAvro
+
+    with JavaAvro() as avro:
+        yield avro

@@ -1,7 +1,11 @@
-"""The parsed form of an Avro schema that the resolution rules walk.
+"""An Avro schema as a graph of nodes: what the compatibility rules walk, the codec compiles and the
+code generator renders. Pure.
 
 Nodes are compared by identity, not by value (``eq=False``): the resolution rules memoise reader/writer
 pairs by identity exactly as Avro Java does, and a recursive record refers to its own node.
+
+The Avro type system's constants live here and nowhere else: the primitive types, the named kinds and
+the ranges of ``int`` and ``long``.
 """
 
 from __future__ import annotations
@@ -9,12 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "INT_MAX",
+    "INT_MIN",
+    "LONG_MAX",
+    "LONG_MIN",
+    "NAMED_KINDS",
     "NO_DEFAULT",
     "PRIMITIVE_TYPES",
     "Array",
     "Enum",
     "Field",
     "Fixed",
+    "Logical",
     "Map",
     "Name",
     "NamedSchema",
@@ -26,6 +36,19 @@ __all__ = [
 ]
 
 PRIMITIVE_TYPES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
+NAMED_KINDS = frozenset({"record", "error", "enum", "fixed"})
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Logical:
+    """A logical type Avro Java 1.12 recognises on its underlying type (an invalid one is ignored, as
+    Java ignores it). ``precision`` and ``scale`` are the decimal's."""
+
+    name: str
+    precision: int = 0
+    scale: int = 0
 
 
 class _NoDefault:
@@ -53,7 +76,8 @@ class Name:
 @dataclass(eq=False)
 class Primitive:
     type: str
-    logical_type: str | None = None
+    logical_type: str | None = None  # as written, for messages
+    logical: Logical | None = None  # as Java applies it
 
 
 @dataclass(eq=False)
@@ -62,6 +86,7 @@ class Field:
     type: Schema
     default: object = NO_DEFAULT
     aliases: tuple[str, ...] = ()
+    doc: str | None = None
 
     @property
     def has_default(self) -> bool:
@@ -74,6 +99,7 @@ class Record:
     aliases: frozenset[str] = frozenset()
     fields: list[Field] = field(default_factory=list)
     is_error: bool = False
+    doc: str | None = None
     type: str = field(default="record", init=False)
 
     def field_named(self, name: str) -> Field | None:
@@ -86,6 +112,7 @@ class Enum:
     symbols: tuple[str, ...]
     default: str | None = None
     aliases: frozenset[str] = frozenset()
+    doc: str | None = None
     type: str = field(default="enum", init=False)
 
 
@@ -95,6 +122,8 @@ class Fixed:
     size: int
     aliases: frozenset[str] = frozenset()
     logical_type: str | None = None
+    logical: Logical | None = None
+    doc: str | None = None
     type: str = field(default="fixed", init=False)
 
 

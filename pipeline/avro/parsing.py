@@ -1,4 +1,4 @@
-"""Turn Avro schema JSON into the :mod:`pipeline.compat.model` tree, with Avro Java's parsing rules.
+"""Turn Avro schema JSON into the :mod:`pipeline.avro.model` tree, with Avro Java's parsing rules.
 
 The rules are those of ``org.apache.avro.Schema.Parser`` (1.12), which Confluent Schema Registry uses:
 
@@ -7,30 +7,42 @@ The rules are those of ``org.apache.avro.Schema.Parser`` (1.12), which Confluent
   match ``[A-Za-z_][A-Za-z0-9_]*`` (Unicode letters allowed, as in Java), and so must every part of a
   namespace. A type may not be defined twice
   and may not be named after a primitive.
-* references: a bare name is looked up in the current namespace first, then as written. Names that the
-  document does not define are looked up in ``named_types`` (full name -> schema), the way Confluent
-  resolves schema references; each such schema is parsed on its own (null enclosing namespace).
+* references: a bare name is looked up among the types defined so far, in the current namespace first,
+  then as written. Names that the document has not defined are looked up in ``named_types`` (full name
+  -> schema), the way Confluent resolves schema references; each such schema is parsed on its own (null
+  enclosing namespace). Any other name is resolved once the whole schema is read, as Java 1.12 does: a
+  forward reference works, and it names the type in the *current* namespace (so a record in namespace
+  ``a`` cannot refer back to an enclosing record of the null namespace by its bare name).
 * aliases of a named type are qualified with that type's namespace (Java's ``getAliases()``); field
   aliases are plain names.
 * ``default`` values are validated only when ``validate_defaults`` is true: Confluent parses a *new*
   schema strictly and schemas it already stores leniently. A union default may match any branch (Java
-  1.12's ``isValidDefault``). Logical types are kept for messages but never validated: Java ignores an
-  invalid logical type, and resolution ignores logical types altogether.
+  1.12's ``isValidDefault``).
+* logical types never make a schema invalid: ``logical_type`` keeps what was written (for messages), and
+  ``logical`` holds it only when Java's ``LogicalTypes.fromSchemaIgnoreInvalid`` would apply it (a
+  decimal needs an int precision > 0 that its fixed can hold and an int scale in [0, precision]; a date
+  sits on an int; and so on). Resolution ignores logical types; a reader applies its own.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.compat.model import (
+from pipeline.avro.model import (
+    INT_MAX,
+    INT_MIN,
+    LONG_MAX,
+    LONG_MIN,
     NO_DEFAULT,
     PRIMITIVE_TYPES,
     Array,
     Enum,
     Field,
     Fixed,
+    Logical,
     Map,
     Name,
     NamedSchema,
@@ -42,13 +54,29 @@ from pipeline.compat.model import (
 )
 from pipeline.errors import SchemaLoadError
 
-__all__ = ["SchemaInput", "load_json", "parse_schema"]
+__all__ = ["SchemaInput", "load_json", "logical_of", "parse_schema"]
 
 SchemaInput = Mapping[str, Any] | Sequence[Any] | str
 """A schema as parsed JSON (object, union array, type name) or as JSON text."""
 
-_INT_RANGE = range(-(2**31), 2**31)
-_LONG_RANGE = range(-(2**63), 2**63)
+_INT_RANGE = range(INT_MIN, INT_MAX + 1)
+_LONG_RANGE = range(LONG_MIN, LONG_MAX + 1)
+# The underlying types each logical type of Avro 1.12 may annotate (decimal and uuid checked further).
+_LOGICAL_BASES = {
+    "decimal": ("bytes", "fixed"),
+    "big-decimal": ("bytes",),
+    "uuid": ("string", "fixed"),
+    "date": ("int",),
+    "time-millis": ("int",),
+    "time-micros": ("long",),
+    "timestamp-millis": ("long",),
+    "timestamp-micros": ("long",),
+    "timestamp-nanos": ("long",),
+    "local-timestamp-millis": ("long",),
+    "local-timestamp-micros": ("long",),
+    "local-timestamp-nanos": ("long",),
+    "duration": ("fixed",),
+}
 _ORDERS = frozenset({"ASCENDING", "DESCENDING", "IGNORE"})
 
 
@@ -83,6 +111,7 @@ def parse_schema(
     parser = _Parser(what, named_types or {}, validate_defaults)
     try:
         root = parser.parse(load_json(value, what), None, "")
+        root = parser.resolve_forward(root)
         parser.check_defaults()
     except RecursionError as exc:
         raise SchemaLoadError(f"{what}: schema is nested too deeply to check") from exc
@@ -95,6 +124,8 @@ class _Parser:
         self.known = known
         self.validate_defaults = validate_defaults
         self.names: dict[str, NamedSchema] = {}
+        self.open: set[str] = set()  # records whose fields are being read
+        self.forward: list[_Forward] = []
         self.loading: set[str] = set()
         self.defaulted: list[tuple[Record, Field, str]] = []
 
@@ -115,7 +146,7 @@ class _Parser:
             raise self.fail('an object schema needs "type" naming a type', path)
         if kind in PRIMITIVE_TYPES:
             logical = node.get("logicalType")
-            return Primitive(kind, logical if isinstance(logical, str) else None)
+            return Primitive(kind, logical if isinstance(logical, str) else None, logical_of(node, kind))
         if kind in ("record", "error"):
             return self.record(node, namespace, path, is_error=kind == "error")
         if kind == "enum":
@@ -139,14 +170,51 @@ class _Parser:
             return Primitive(ref)
         candidates = [ref] if "." in ref or not namespace else [f"{namespace}.{ref}", ref]
         for candidate in candidates:
-            if candidate in self.names:
+            if candidate in self.names and candidate not in self.open:
                 return self.names[candidate]
         for candidate in candidates:
-            if candidate in self.known:
+            if candidate in self.known and candidate not in self.names:
                 return self.load_known(candidate, path)
-        raise self.fail(
-            f"unknown type {ref!r}: define it before its first use or pass it in named types", path
-        )
+        forward = _Forward(candidates[0], ref, path)  # resolved once the whole schema is read
+        self.forward.append(forward)
+        return forward  # type: ignore[return-value]
+
+    def resolve_forward(self, root: Schema) -> Schema:
+        """Replace every forward reference in the graph under ``root`` by the type it names."""
+        if not self.forward:
+            return root
+        for forward in self.forward:
+            if forward.fullname not in self.names:
+                raise self.fail(
+                    f"unknown type {forward.ref!r} (read as {forward.fullname}): define it, or pass it in "
+                    "named types",
+                    forward.path,
+                )
+        seen: set[int] = set()
+
+        def real(node: Schema) -> Schema:
+            return self.names[node.fullname] if isinstance(node, _Forward) else node
+
+        pending = [real(root)]
+        while pending:
+            node = pending.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, Record):
+                for entry in node.fields:
+                    entry.type = real(entry.type)
+                    pending.append(entry.type)
+            elif isinstance(node, Array):
+                node.items = real(node.items)
+                pending.append(node.items)
+            elif isinstance(node, Map):
+                node.values = real(node.values)
+                pending.append(node.values)
+            elif isinstance(node, Union):
+                node.branches = tuple(real(branch) for branch in node.branches)
+                pending.extend(node.branches)
+        return real(root)
 
     def load_known(self, fullname: str, path: str) -> NamedSchema:
         if fullname in self.loading:
@@ -213,11 +281,13 @@ class _Parser:
         fields = node.get("fields")
         if not isinstance(fields, list):
             raise self.fail(f'record {name.fullname} has no "fields" array', path)
-        record = Record(name, self.named_aliases(node, name, path), [], is_error)
+        record = Record(name, self.named_aliases(node, name, path), [], is_error, _doc(node))
         self.define(record, path)
+        self.open.add(name.fullname)
         seen: set[str] = set()
         for index, raw in enumerate(fields):
             record.fields.append(self.field(record, raw, seen, f"{path}/fields/{index}"))
+        self.open.discard(name.fullname)
         return record
 
     def field(self, record: Record, raw: Any, seen: set[str], path: str) -> Field:
@@ -240,6 +310,7 @@ class _Parser:
             self.parse(raw["type"], record.name.namespace, f"{path}/type"),
             raw.get("default", NO_DEFAULT),
             tuple(self.aliases(raw, path)),
+            _doc(raw),
         )
         if field.has_default:
             self.defaulted.append((record, field, path))
@@ -258,7 +329,7 @@ class _Parser:
         default = default if isinstance(default, str) else None
         if default is not None and default not in symbols:
             raise self.fail(f"enum {name.fullname}: default {default!r} is not one of its symbols", path)
-        enum = Enum(name, tuple(symbols), default, self.named_aliases(node, name, path))
+        enum = Enum(name, tuple(symbols), default, self.named_aliases(node, name, path), _doc(node))
         self.define(enum, path)
         return enum
 
@@ -269,7 +340,12 @@ class _Parser:
             raise self.fail(f'fixed {name.fullname} needs "size", a non-negative int', path)
         logical = node.get("logicalType")
         fixed = Fixed(
-            name, size, self.named_aliases(node, name, path), logical if isinstance(logical, str) else None
+            name,
+            size,
+            self.named_aliases(node, name, path),
+            logical if isinstance(logical, str) else None,
+            logical_of(node, "fixed", size),
+            _doc(node),
         )
         self.define(fixed, path)
         return fixed
@@ -281,7 +357,10 @@ class _Parser:
             branch = self.parse(raw, namespace, f"{path}/{index}")
             if isinstance(branch, Union):
                 raise self.fail("a union may not contain a union", f"{path}/{index}")
-            key = branch.name.fullname if isinstance(branch, Record | Enum | Fixed) else branch.type
+            if isinstance(branch, _Forward):
+                key = branch.fullname
+            else:
+                key = branch.name.fullname if isinstance(branch, Record | Enum | Fixed) else branch.type
             if key in seen:
                 raise self.fail(f"union lists {key} twice", f"{path}/{index}")
             seen.add(key)
@@ -331,3 +410,43 @@ def _valid_default(schema: Schema, value: object) -> bool:
     return isinstance(value, dict) and all(
         _valid_default(field.type, value.get(field.name, field.default)) for field in schema.fields
     )
+
+
+class _Forward:
+    """A name not defined yet where it is used: resolved to ``fullname`` once the schema is read."""
+
+    def __init__(self, fullname: str, ref: str, path: str) -> None:
+        self.fullname = fullname
+        self.ref = ref
+        self.path = path
+
+
+def _doc(node: Mapping[str, Any]) -> str | None:
+    doc = node.get("doc")
+    return doc if isinstance(doc, str) else None
+
+
+def logical_of(node: Mapping[str, Any], base: str, fixed_size: int = 0) -> Logical | None:
+    """The logical type Avro Java 1.12 applies to a schema object ``node`` whose underlying type is
+    ``base`` (``LogicalTypes.fromSchemaIgnoreInvalid``): None when there is none or it is invalid."""
+    name = node.get("logicalType")
+    if not isinstance(name, str) or base not in _LOGICAL_BASES.get(name, ()):
+        return None
+    if name == "uuid" and base == "fixed" and fixed_size != 16:
+        return None
+    if name == "duration" and fixed_size != 12:
+        return None
+    if name != "decimal":
+        return Logical(name)
+    precision, scale = node.get("precision", 0), node.get("scale", 0)
+    if not (_java_int(precision) and _java_int(scale)):
+        return None
+    limit = math.floor(math.log10(2) * (8 * fixed_size - 1)) if base == "fixed" else INT_MAX
+    if not 0 < precision <= limit or not 0 <= scale <= precision:
+        return None
+    return Logical(name, precision, scale)
+
+
+def _java_int(value: object) -> bool:
+    """Whether Jackson reads ``value`` as a Java Integer (what Avro's getIntProperty accepts)."""
+    return type(value) is int and INT_MIN <= value <= INT_MAX

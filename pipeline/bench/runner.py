@@ -4,7 +4,7 @@
   committing each batch -- what the transport allows from Python, with no codec at all;
 - **baseline**: confluent-kafka's ``SerializingProducer`` + ``AvroSerializer`` and
   ``DeserializingConsumer`` + ``AvroDeserializer`` (the seed's way), typed through ``to_dict`` /
-  ``from_dict`` with the generated ``Order.to_avro`` / ``Order.from_avro``, committing each batch;
+  ``from_dict`` with :class:`pipeline.codec.convert.Converter`, committing each batch;
 - **ours**: the generated pipeline's ``TopicProducer.send`` and ``TopicConsumer.run``.
 
 Every family writes to and reads from its own fresh topic (deleted afterwards, with its subject), with the
@@ -46,14 +46,15 @@ from confluent_kafka.serialization import (
 
 from pipeline.bench.report import BenchReport, Machine, Sample, summarise
 from pipeline.binding import TopicBinding, open_consumer, open_producer, registry_client, value_decoder
+from pipeline.codec.convert import Converter
 from pipeline.config import Settings, librdkafka_config, serde_config
 from pipeline.consumer import ConsumerStats, consumer_config
 from pipeline.errors import PipelineError
 from pipeline.generated.orders import BINDING, Order
 from pipeline.producer import producer_config
-from pipeline.run import generate_orders
+from pipeline.samples import SampleGenerator
 from pipeline.serde import AvroDecoder, AvroEncoder, SchemaResolver
-from pipeline.topic import Received, StringKeyCodec
+from pipeline.topic import Received, StringKeyCodec, TopicConsumer, TopicProducer
 
 __all__ = ["BenchConfig", "machine", "run_bench"]
 
@@ -174,7 +175,8 @@ def run_bench(
     client = registry_client(settings)
     run_id = uuid.uuid4().hex[:8]
     progress(f"generating {config.count:,} orders (seed {config.seed})")
-    records = list(generate_orders(config.count, config.seed, f"bench-{run_id}"))
+    generator = SampleGenerator(BINDING.value.parsed(), BINDING.classes, config.seed, f"bench-{run_id}")
+    records = [generator.record(i) for i in range(config.count)]
     keys = [r.order_id for r in records]
     admin = AdminClient(librdkafka_config(settings.kafka))
     samples: list[Sample] = []
@@ -188,14 +190,16 @@ def run_bench(
             try:
                 ids = {family: _register(client, topic) for family, topic in topics.items()}
                 if rep == 1:
-                    encoder = AvroEncoder(BINDING.value.parsed(), ids["ours"], f"{topics['ours']}-value")
+                    encoder = AvroEncoder(
+                        BINDING.value.parsed(), ids["ours"], f"{topics['ours']}-value", BINDING.classes
+                    )
                     fixture = _Fixture(
                         settings,
                         config,
                         records,
                         keys,
                         [k.encode() for k in keys],
-                        [encoder.encode(r.to_avro()) for r in records],
+                        [encoder.encode(r) for r in records],
                         client,
                         run_id,
                     )
@@ -302,23 +306,28 @@ def _check_interop(fx: _Fixture, topic: str) -> None:
     ctx = SerializationContext(topic, MessageField.VALUE)
     serializer = _serializer(fx.client)
     deserializer = _deserializer(fx.client)
-    decoder = AvroDecoder(SchemaResolver(fx.client), BINDING.value.parsed(), tagged_unions=True)
+    decoder = AvroDecoder(SchemaResolver(fx.client), BINDING.value.parsed(), model=BINDING.classes)
     for record, payload in zip(fx.records[:100], fx.payloads[:100], strict=True):
         if serializer(record, ctx) != payload:
             raise PipelineError(f"topic {topic}: our bytes differ from AvroSerializer's for {record}")
-        if deserializer(payload, ctx) != record or Order.from_avro(decoder.decode(payload)) != record:
+        if deserializer(payload, ctx) != record or decoder.decode(payload) != record:
             raise PipelineError(f"topic {topic}: a record does not read back as written: {record}")
 
 
+_CONVERTER = Converter(BINDING.value.parsed(), BINDING.classes or {})
+
+
 def _serializer(client: SchemaRegistryClient) -> AvroSerializer:
+    to_generic = _CONVERTER.to_generic
     return AvroSerializer(
-        client, BINDING.value.schema_text, to_dict=lambda order, _ctx: order.to_avro(), conf=serde_config()
+        client, BINDING.value.schema_text, to_dict=lambda order, _ctx: to_generic(order), conf=serde_config()
     )
 
 
 def _deserializer(client: SchemaRegistryClient) -> AvroDeserializer:
     conf = {k: v for k, v in serde_config().items() if k in {"use.latest.version", "subject.name.strategy"}}
-    return AvroDeserializer(client, from_dict=lambda datum, _ctx: Order.from_avro(datum), conf=conf)
+    from_generic = _CONVERTER.from_generic
+    return AvroDeserializer(client, from_dict=lambda datum, _ctx: from_generic(datum), conf=conf)
 
 
 # -- codec alone ---------------------------------------------------------------------------------
@@ -328,14 +337,13 @@ def _encode_ours(fx: _Fixture, topic: str) -> tuple[int, float]:
     resolver = SchemaResolver(fx.client)
     binding = _binding(topic)
     schema_id = resolver.schema_id(binding.value.subject, binding.value.registry_schema(resolver))
-    encode = AvroEncoder(binding.value.parsed(), schema_id, binding.value.subject).encode
+    encode = AvroEncoder(binding.value.parsed(), schema_id, binding.value.subject, binding.classes).encode
     keys = StringKeyCodec().encode
-    to_avro = Order.to_avro
-    encode(to_avro(fx.records[0]))  # warm: nothing left to look up once the clock runs
+    encode(fx.records[0])  # warm: nothing left to look up once the clock runs
     begin = time.perf_counter()
     for record in fx.records:
         keys(record.order_id)
-        encode(to_avro(record))
+        encode(record)
     return len(fx.records), time.perf_counter() - begin
 
 
@@ -355,7 +363,7 @@ def _encode_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
 
 def _decode_ours(fx: _Fixture, topic: str) -> tuple[int, float]:
     # What the generated consumer does: bytes to a typed Order (value_decoder), and the key.
-    decode = value_decoder(_binding(topic), SchemaResolver(fx.client), Order.from_avro).decode
+    decode = value_decoder(_binding(topic), SchemaResolver(fx.client)).decode
     keys = StringKeyCodec().decode
     decode(fx.payloads[0])
     begin = time.perf_counter()
@@ -437,8 +445,8 @@ def _produce_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
 
 
 def _produce_ours(fx: _Fixture, topic: str) -> tuple[int, float]:
-    producer = open_producer(
-        fx.settings, _binding(topic), Order.to_avro, app="pipeline bench", client=fx.client
+    producer: TopicProducer[Order] = open_producer(
+        fx.settings, _binding(topic), app="pipeline bench", client=fx.client
     )
     producer.producer.connect(topic)
     send = producer.send
@@ -541,10 +549,9 @@ def _consume_baseline(fx: _Fixture, topic: str, group: str) -> tuple[int, float]
 
 
 def _consume_ours(fx: _Fixture, topic: str, group: str) -> tuple[int, float]:
-    consumer = open_consumer(
+    consumer: TopicConsumer[Order] = open_consumer(
         fx.settings,
         _binding(topic),
-        Order.from_avro,
         group,
         batch_size=fx.config.batch_size,
         client=fx.client,

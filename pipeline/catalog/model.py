@@ -12,7 +12,7 @@ from typing import Any
 
 import fastavro
 
-from pipeline.avsc import NAMED_KINDS, PRIMITIVES, definition_namespace, qualify
+from pipeline.avsc import NAMED_KINDS, PRIMITIVES, definition_namespace, resolve_name
 from pipeline.compat.levels import Level
 from pipeline.validation import LintOptions
 
@@ -223,7 +223,7 @@ class _Composer:
     def rewrite_name(self, name: str, namespace: str) -> Any:
         if name in PRIMITIVES:
             return name
-        full = qualify(name, namespace)
+        full = resolve_name(name, namespace, lambda n: n in self.types or n in self.written)
         if full not in self.types or full in self.written:
             return name
         if self.keep(full):

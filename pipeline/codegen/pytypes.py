@@ -1,13 +1,28 @@
-"""From Avro schemas (fastavro's parsed form: full names, named types defined once) to Python types and
-the expressions that convert between typed objects and Avro datums. Pure."""
+"""From Avro types (pipeline.avro nodes) to Python: class names, annotations and default values as
+source. Pure.
+
+Class names are unique across the catalog: the simple name, or the namespace-qualified CamelCase name
+when two types share a simple name or the simple name would shadow something a generated module uses
+(a keyword, a builtin, ``datetime``, ``MODEL``...).
+"""
 
 from __future__ import annotations
 
+import builtins
+import datetime as dt
+import decimal
 import keyword
+import math
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["NamedTypes", "collect", "enum_lookup", "field_name", "member_name"]
+from pipeline.avro import Array, Enum, Fixed, Map, NamedSchema, Primitive, Record, Schema, Union
+from pipeline.codec.typed import attribute_names, member_names
+from pipeline.codec.values import converted, default_value
+
+__all__ = ["RESERVED", "NamedTypes", "collect"]
 
 _PRIMITIVES = {
     "null": "None",
@@ -20,225 +35,147 @@ _PRIMITIVES = {
     "string": "str",
 }
 _LOGICAL = {
-    ("long", "timestamp-millis"): "datetime.datetime",
-    ("long", "timestamp-micros"): "datetime.datetime",
-    ("long", "local-timestamp-millis"): "datetime.datetime",
-    ("long", "local-timestamp-micros"): "datetime.datetime",
-    ("int", "date"): "datetime.date",
-    ("int", "time-millis"): "datetime.time",
-    ("long", "time-micros"): "datetime.time",
-    ("bytes", "decimal"): "decimal.Decimal",
-    ("fixed", "decimal"): "decimal.Decimal",
-    ("string", "uuid"): "uuid.UUID",
+    "decimal": "decimal.Decimal",
+    "big-decimal": "decimal.Decimal",
+    "uuid": "uuid.UUID",
+    "date": "datetime.date",
+    "time-millis": "datetime.time",
+    "time-micros": "datetime.time",
+    "timestamp-millis": "datetime.datetime",
+    "timestamp-micros": "datetime.datetime",
+    "local-timestamp-millis": "datetime.datetime",
+    "local-timestamp-micros": "datetime.datetime",
 }
-
-
-def field_name(name: str) -> str:
-    """A Python attribute for an Avro field name (keywords get a trailing underscore)."""
-    return f"{name}_" if keyword.iskeyword(name) or keyword.issoftkeyword(name) else name
-
-
-def enum_lookup(class_name: str) -> str:
-    """The generated module-level dict from an enum's symbols to its members."""
-    return f"_{class_name.upper()}_BY_SYMBOL"
-
-
-def member_name(symbol: str) -> str:
-    """A Python enum member for an Avro enum symbol."""
-    return f"{symbol}_" if keyword.iskeyword(symbol) or symbol.startswith("_") else symbol
+# Names a generated module binds or uses itself; a class may not take them.
+RESERVED = frozenset(
+    {
+        *dir(builtins),
+        "dataclasses",
+        "datetime",
+        "decimal",
+        "enum",
+        "uuid",
+        "typing",
+        "Any",
+        "MODEL",
+        "BINDING",
+    }
+    | {"SchemaBinding", "TopicBinding", "Settings", "TopicConsumer", "TopicProducer", "open_consumer"}
+    | {"open_producer", "annotations"}
+)
 
 
 @dataclass
 class NamedTypes:
-    """Every record and enum a schema reaches, in definition order, with unique Python class names."""
+    """Every record and enum of a catalog, in definition order, with unique Python class names."""
 
-    schemas: dict[str, dict[str, Any]]  # full name -> definition (records, enums, fixed)
+    schemas: dict[str, NamedSchema]  # full name -> definition (records, enums, fixed)
     class_names: dict[str, str]  # full name -> Python class (records and enums)
 
-    def definition(self, name: str) -> dict[str, Any]:
-        return self.schemas[name]
-
-    # -- annotations -------------------------------------------------------------------------
-
-    def annotation(self, schema: Any) -> str:
-        if isinstance(schema, str):
-            if schema in _PRIMITIVES:
-                return _PRIMITIVES[schema]
-            return (
-                self.annotation(self.schemas[schema])
-                if self.schemas[schema]["type"] == "fixed"
-                else self.class_names[schema]
-            )
-        if isinstance(schema, list):
-            members = [self.annotation(branch) for branch in schema if branch != "null"]
-            unique = list(dict.fromkeys(members))
-            text = " | ".join(unique) if unique else "None"
-            return f"{text} | None" if "null" in schema and unique else text
-        kind = schema["type"]
-        logical = _LOGICAL.get((kind, schema.get("logicalType")))
-        if logical:
-            return logical
-        if kind in ("record", "error", "enum"):
-            return self.class_names[schema["name"]]
-        if kind == "fixed":
+    def annotation(self, schema: Schema) -> str:
+        logical = converted(schema)
+        if logical is not None:
+            return _LOGICAL[logical.name]
+        if isinstance(schema, Primitive):
+            return _PRIMITIVES[schema.type]
+        if isinstance(schema, Fixed):
             return "bytes"
-        if kind == "array":
-            return f"list[{self.annotation(schema['items'])}]"
-        if kind == "map":
-            return f"dict[str, {self.annotation(schema['values'])}]"
-        return self.annotation(kind)
+        if isinstance(schema, Record | Enum):
+            return self.class_names[schema.name.fullname]
+        if isinstance(schema, Array):
+            return f"list[{self.annotation(schema.items)}]"
+        if isinstance(schema, Map):
+            return f"dict[str, {self.annotation(schema.values)}]"
+        assert isinstance(schema, Union)
+        members = [self.annotation(b) for b in schema.branches if not _is_null(b)]
+        unique = list(dict.fromkeys(members))
+        text = " | ".join(unique) if unique else "None"
+        return f"{text} | None" if unique and any(_is_null(b) for b in schema.branches) else text
 
-    # -- conversions -------------------------------------------------------------------------
+    def default(self, schema: Schema, default: Any) -> str:
+        """Python source for a field's JSON default (raises ValueError when it does not fit)."""
+        return self.literal(schema, default_value(schema, default))
 
-    def _kind(self, schema: Any) -> str:
-        """record / enum / array / map / union / plain (no conversion needed)."""
-        if isinstance(schema, list):
-            return "union"
-        if isinstance(schema, str):
-            if schema in _PRIMITIVES:
-                return "plain"
-            return self._kind(self.schemas[schema])
-        kind = schema["type"]
-        if kind in ("record", "error"):
-            return "record"
-        if kind in ("enum", "array", "map"):
-            return kind
-        return "plain"
-
-    def _named(self, schema: Any) -> str:
-        return schema if isinstance(schema, str) else schema["name"]
-
-    def needs_conversion(self, schema: Any) -> bool:
-        kind = self._kind(schema)
-        if kind in ("array",):
-            return self.needs_conversion(self._resolve(schema)["items"])
-        if kind == "map":
-            return self.needs_conversion(self._resolve(schema)["values"])
-        return kind != "plain"
-
-    def _resolve(self, schema: Any) -> Any:
-        return self.schemas[schema] if isinstance(schema, str) and schema not in _PRIMITIVES else schema
-
-    def to_avro(self, schema: Any, expr: str) -> str:
-        """An expression turning the typed value ``expr`` into its Avro datum."""
-        kind = self._kind(schema)
-        if kind == "plain":
-            return expr
-        if kind == "record":
-            return f"{expr}.to_avro()"
-        if kind == "enum":
-            return f"{expr}.value"
-        schema = self._resolve(schema)
-        if kind == "array":
-            items = schema["items"]
-            return f"[{self.to_avro(items, 'v')} for v in {expr}]" if self.needs_conversion(items) else expr
-        if kind == "map":
-            values = schema["values"]
-            return (
-                f"{{k: {self.to_avro(values, 'v')} for k, v in {expr}.items()}}"
-                if self.needs_conversion(values)
-                else expr
+    def literal(self, schema: Schema, value: Any) -> str:
+        """Source for a generic value of ``schema`` as the generated classes hold it."""
+        if isinstance(schema, Union):
+            return self.literal(schema.branches[0], value)
+        if converted(schema) is not None:
+            return _scalar(value)
+        if isinstance(schema, Enum):
+            member = member_names(schema.symbols)[schema.symbols.index(value)]
+            return f"{self.class_names[schema.name.fullname]}.{member}"
+        if isinstance(schema, Array):
+            return "[" + ", ".join(self.literal(schema.items, v) for v in value) + "]"
+        if isinstance(schema, Map):
+            return "{" + ", ".join(f"{k!r}: {self.literal(schema.values, v)}" for k, v in value.items()) + "}"
+        if isinstance(schema, Record):
+            names = attribute_names([f.name for f in schema.fields])
+            arguments = ", ".join(
+                f"{attr}={self.literal(entry.type, value[entry.name])}"
+                for entry, attr in zip(schema.fields, names, strict=True)
             )
-        return self._union_to(schema, expr)
-
-    def from_avro(self, schema: Any, expr: str) -> str:
-        """An expression turning the Avro datum ``expr`` (named union members tagged) into a typed value."""
-        kind = self._kind(schema)
-        if kind == "plain":
-            return expr
-        if kind in ("record", "enum"):
-            cls = self.class_names[self._named(schema)]
-            # Enums through a dict: calling the Enum class costs ten times the lookup.
-            return f"{cls}.from_avro({expr})" if kind == "record" else f"{enum_lookup(cls)}[{expr}]"
-        schema = self._resolve(schema)
-        if kind == "array":
-            items = schema["items"]
-            return f"[{self.from_avro(items, 'v')} for v in {expr}]" if self.needs_conversion(items) else expr
-        if kind == "map":
-            values = schema["values"]
-            return (
-                f"{{k: {self.from_avro(values, 'v')} for k, v in {expr}.items()}}"
-                if self.needs_conversion(values)
-                else expr
-            )
-        return self._union_from(schema, expr)
-
-    def _named_branches(self, union: list[Any]) -> list[str]:
-        return [
-            self._named(b)
-            for b in union
-            if not (isinstance(b, str) and b in _PRIMITIVES)
-            and self._resolve(b)["type"] in ("record", "error", "enum", "fixed")
-        ]
-
-    def _union_to(self, union: list[Any], expr: str) -> str:
-        named = self._named_branches(union)
-        others = [b for b in union if b != "null" and self._named(b) not in named] if named else union
-        if len(named) == 1 and not [b for b in others if b != "null"] and "null" in union:
-            (name,) = named
-            inner = self.to_avro(name, expr)
-            return f"None if {expr} is None else ({name!r}, {inner})"
-        entries = []
-        for name in named:
-            kind = self._kind(name)
-            if kind in ("record", "enum"):
-                converter = "lambda v: v.to_avro()" if kind == "record" else "lambda v: v.value"
-                entries.append(f"{self.class_names[name]}: ({name!r}, {converter})")
-        if not entries:
-            return expr
-        return f"support.union_to_avro({expr}, {{{', '.join(entries)}}})"
-
-    def _union_from(self, union: list[Any], expr: str) -> str:
-        named = self._named_branches(union)
-        if len(named) == 1 and len(union) == 2 and "null" in union:
-            (name,) = named
-            return f"None if {expr} is None else {self.from_avro(name, f'{expr}[1]')}"
-        if not named and all(not self.needs_conversion(b) for b in union):
-            return expr
-        entries = ", ".join(f"{name!r}: lambda v: {self.from_avro(name, 'v')}" for name in named)
-        args = [expr, f"{{{entries}}}"]
-        arrays = [b for b in union if self._kind(b) == "array"]
-        maps = [b for b in union if self._kind(b) == "map"]
-        if arrays and self.needs_conversion(arrays[0]):
-            args.append(f"array=lambda a: {self.from_avro(arrays[0], 'a')}")
-        if maps and self.needs_conversion(maps[0]):
-            args.append(f"map_=lambda m: {self.from_avro(maps[0], 'm')}")
-        return f"support.union_from_avro({', '.join(args)})"
+            return f"{self.class_names[schema.name.fullname]}({arguments})"
+        return _scalar(value)
 
 
-def _walk(schema: Any, seen: dict[str, dict[str, Any]]) -> None:
-    if isinstance(schema, list):
-        for branch in schema:
-            _walk(branch, seen)
-        return
-    if not isinstance(schema, dict):
-        return
-    kind = schema.get("type")
-    if kind in ("record", "error", "enum", "fixed"):
-        if schema["name"] in seen:
-            return
-        seen[schema["name"]] = schema
-        for entry in schema.get("fields", []):
-            _walk(entry["type"], seen)
-    elif kind == "array":
-        _walk(schema["items"], seen)
-    elif kind == "map":
-        _walk(schema["values"], seen)
-    elif isinstance(kind, dict | list):
-        _walk(kind, seen)
+def _is_null(schema: Schema) -> bool:
+    return isinstance(schema, Primitive) and schema.type == "null"
 
 
-def collect(*schemas: Any) -> NamedTypes:
-    """Every named type the schemas define, in the order they are first defined, with class names:
-    the simple name, or namespace-qualified CamelCase where two full names share a simple name."""
-    seen: dict[str, dict[str, Any]] = {}
+def _scalar(value: Any) -> str:
+    """Source for a plain or logical value."""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+    if isinstance(value, decimal.Decimal):
+        return f"decimal.Decimal({str(value)!r})"
+    if isinstance(value, uuid.UUID):
+        return f"uuid.UUID({str(value)!r})"
+    if isinstance(value, dt.datetime):
+        zone = ", tzinfo=datetime.UTC" if value.tzinfo is not None else ""
+        return (
+            f"datetime.datetime({value.year}, {value.month}, {value.day}, {value.hour}, {value.minute}, "
+            f"{value.second}, {value.microsecond}{zone})"
+        )
+    if isinstance(value, dt.date):
+        return f"datetime.date({value.year}, {value.month}, {value.day})"
+    if isinstance(value, dt.time):
+        return f"datetime.time({value.hour}, {value.minute}, {value.second}, {value.microsecond})"
+    return repr(value)
+
+
+def _walk(schema: Schema, seen: dict[str, NamedSchema]) -> None:
+    pending = [schema]
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, Record | Enum | Fixed):
+            if node.name.fullname in seen:
+                continue
+            seen[node.name.fullname] = node
+            if isinstance(node, Record):
+                pending[0:0] = [f.type for f in node.fields]
+        elif isinstance(node, Array):
+            pending.insert(0, node.items)
+        elif isinstance(node, Map):
+            pending.insert(0, node.values)
+        elif isinstance(node, Union):
+            pending[0:0] = list(node.branches)
+
+
+def collect(schemas: Iterable[Schema]) -> NamedTypes:
+    """Every named type the schemas reach, in the order first met, with class names."""
+    seen: dict[str, NamedSchema] = {}
     for schema in schemas:
         _walk(schema, seen)
-    classes = [name for name, s in seen.items() if s["type"] in ("record", "error", "enum")]
+    classes = [name for name, s in seen.items() if isinstance(s, Record | Enum)]
     simple = [name.rsplit(".", 1)[-1] for name in classes]
-    class_names = {}
+    class_names: dict[str, str] = {}
+    taken: set[str] = set()
     for name, short in zip(classes, simple, strict=True):
-        if simple.count(short) > 1:
+        if simple.count(short) > 1 or short in RESERVED or keyword.iskeyword(short) or short.startswith("_"):
             short = "".join(part[:1].upper() + part[1:] for part in name.split("."))
+        while short in RESERVED or keyword.iskeyword(short) or short in taken or short.startswith("_"):
+            short = short.lstrip("_") + "_" if short.startswith("_") else short + "_"
+        taken.add(short)
         class_names[name] = short
     return NamedTypes(seen, class_names)

@@ -1,244 +1,262 @@
-"""Rendering one topic's typed module: classes for its named types, conversions to and from Avro
-datums, the topic binding, and the pair of functions that open its producer and consumer. Pure: text in,
-text out, deterministic, already in the project's format (ruff)."""
+"""Rendering the generated modules. Pure: text in, text out, deterministic.
+
+- ``types.py``: one class per record and enum of the whole catalog, each generated once (so
+  ``payments.Money is customers.Money``), and ``MODEL`` (full name -> class), which the codec builds
+  and reads.
+- ``<topic>.py``: the topic's binding (topic, subjects, the exact registered schema texts, the
+  dead-letter topic) and the pair ``open_<topic>_producer`` / ``open_<topic>_consumer``; it re-exports
+  the classes the topic uses.
+
+The classes are plain data (slotted keyword-only dataclasses, enums): the shared codec reads and builds
+them by the convention of :mod:`pipeline.codec.typed`; there is no conversion code in the templates.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Iterable, Mapping
 
-import fastavro
-
+from pipeline.avro import Array, Enum, Map, NamedSchema, Record, Schema, Union
 from pipeline.catalog import SubjectSpec, TopicSpec
-from pipeline.codegen.pytypes import NamedTypes, collect, enum_lookup, field_name, member_name
+from pipeline.codec.typed import attribute_names, member_names
+from pipeline.codegen.pytypes import NamedTypes
 
-__all__ = ["module_name", "render_topic"]
+__all__ = ["module_name", "render_topic", "render_types"]
 
+TYPES_MODULE = "types"
 # Placeholders filled once the body is known, so a module imports only what it uses.
 _IMPORTS = "# <imports>"
-_SUPPORT_IMPORT = "# <support import>"
 
 
 def module_name(topic: str) -> str:
     """The Python module for a topic: lower case, anything not a word character made ``_``."""
     name = re.sub(r"\W", "_", topic.lower())
-    return f"topic_{name}" if name[0].isdigit() else name
+    if name[0].isdigit() or name in (TYPES_MODULE, "__init__"):
+        name = f"topic_{name}"
+    return name
 
 
 def _str(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    """A Python string literal of ``text`` (JSON's escapes are Python's; a lone surrogate, which a UTF-8
+    file cannot hold, is escaped too)."""
+    literal = json.dumps(text, ensure_ascii=False)
+    return "".join(f"\\u{ord(ch):04x}" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in literal)
 
 
 def _doc(text: str | None, indent: str) -> list[str]:
-    if not text:
+    """A docstring holding ``text`` (whitespace folded): backslashes, quotes, control characters and
+    lone surrogates escaped, so that any doc makes valid source."""
+    if not text or not text.split():
         return []
-    clean = " ".join(text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').split())
-    if clean.endswith('"'):
-        clean += " "
-    return [f'{indent}"""{clean}"""']
+    out = []
+    for ch in " ".join(text.split()):
+        code = ord(ch)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif code < 32 or code == 127 or 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return [f'{indent}"""{"".join(out)}"""']
 
 
-def _parsed(spec: SubjectSpec) -> Any:
-    return fastavro.parse_schema(spec.resolved, _write_hint=False)
+def _with_imports(lines: list[str]) -> str:
+    text = "\n".join(lines) + "\n"
+    modules = [m for m in ("dataclasses", "datetime", "decimal", "enum", "uuid") if f"{m}." in text]
+    return text.replace(_IMPORTS, "\n".join(f"import {m}" for m in modules))
 
 
-class _Renderer:
-    def __init__(self, topic: TopicSpec, subjects: dict[str, SubjectSpec]) -> None:
-        self.topic = topic
-        self.subjects = subjects
-        self.value = _parsed(topic.value)
-        self.key = _parsed(topic.key) if topic.key is not None else None
-        self.types: NamedTypes = collect(*(s for s in (self.key, self.value) if s is not None))
-        self.lines: list[str] = []
+# -- the types module ----------------------------------------------------------------------------
 
-    def emit(self, *lines: str) -> None:
-        self.lines.extend(lines)
 
-    # -- types -------------------------------------------------------------------------------
+def render_types(types: NamedTypes, source: str) -> str:
+    """``types.py``: every record and enum class, enums first (record defaults may name them)."""
+    lines = [
+        f'"""The classes of every record and enum in {source}, generated once by ``pipeline generate``.',
+        "",
+        "Do not edit: change the schemas and run ``make generate``.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        _IMPORTS,
+        "",
+    ]
+    named = [(name, s) for name, s in types.schemas.items() if name in types.class_names]
+    names = sorted(types.class_names.values())
+    lines.extend(["__all__ = [", '    "MODEL",', *(f"    {_str(n)}," for n in names), "]"])
+    for _, schema in sorted(named, key=lambda item: not isinstance(item[1], Enum)):
+        lines.extend(_enum(schema, types) if isinstance(schema, Enum) else _record(schema, types))  # type: ignore[arg-type]
+    lines.extend(["", "", "MODEL: dict[str, type] = {"])
+    lines.extend(f"    {_str(name)}: {types.class_names[name]}," for name, _ in named)
+    lines.append("}")
+    return _with_imports(lines)
 
-    def enum(self, schema: dict[str, Any]) -> None:
-        cls = self.types.class_names[schema["name"]]
-        self.emit("", "", f"class {cls}(enum.Enum):")
-        self.emit(*(_doc(schema.get("doc"), "    ") or [f'    """Avro enum {schema["name"]}."""']), "")
-        for symbol in schema["symbols"]:
-            self.emit(f"    {member_name(symbol)} = {_str(symbol)}")
-        lookup = f"{enum_lookup(cls)}: dict[str, {cls}] = {{member.value: member for member in {cls}}}"
-        self.emit("", "", lookup)
 
-    def default(self, schema: Any, value: Any) -> tuple[str, bool]:
-        """A Python expression for an Avro JSON default, and whether it needs a default_factory."""
-        if isinstance(schema, list):
-            return self.default(schema[0], value)
-        if isinstance(schema, str) and schema not in (
-            "null",
-            "boolean",
-            "int",
-            "long",
-            "float",
-            "double",
-            "bytes",
-            "string",
-        ):
-            schema = self.types.definition(schema)
-        if isinstance(schema, str):
-            if schema == "bytes":
-                return f"support.bytes_default({_str(value)})", False
-            if schema == "string":
-                return _str(value), False
-            return repr(value), False
-        kind = schema["type"]
-        logical = schema.get("logicalType")
-        if logical and (kind, logical) != ("fixed", None):
-            scale = schema.get("scale", 0)
-            literal = _str(value) if isinstance(value, str) else repr(value)
-            return f"support.logical_default({_str(logical)}, {literal}, {scale})", False
-        if kind == "enum":
-            return f"{self.types.class_names[schema['name']]}.{member_name(value)}", False
-        if kind == "fixed":
-            return f"support.bytes_default({_str(value)})", False
-        if kind in ("record", "error"):
-            return f"{self.types.class_names[schema['name']]}.from_avro({json.dumps(value)})", True
-        if kind in ("array", "map"):
-            if not value:
-                return ("list" if kind == "array" else "dict"), True
-            return self.types.from_avro(schema, json.dumps(value)), True
-        return self.default(kind, value)
+def _enum(schema: Enum, types: NamedTypes) -> list[str]:
+    cls = types.class_names[schema.name.fullname]
+    lines = ["", "", f"class {cls}(enum.Enum):"]
+    lines.extend(_doc(schema.doc, "    ") or [f'    """Avro enum {schema.name.fullname}."""'])
+    lines.extend(["", f"    __avro_name__ = {_str(schema.name.fullname)}", ""])
+    for member, symbol in zip(member_names(schema.symbols), schema.symbols, strict=True):
+        lines.append(f"    {member} = {_str(symbol)}")
+    return lines
 
-    def record(self, schema: dict[str, Any]) -> None:
-        cls = self.types.class_names[schema["name"]]
-        self.emit("", "", "@dataclasses.dataclass(slots=True, kw_only=True)", f"class {cls}:")
-        self.emit(*(_doc(schema.get("doc"), "    ") or [f'    """Avro record {schema["name"]}."""']))
-        fields = schema["fields"]
-        for entry in fields:
-            name, annotation = field_name(entry["name"]), self.types.annotation(entry["type"])
-            line = f"    {name}: {annotation}"
-            if "default" in entry:
-                expr, factory = self.default(entry["type"], entry["default"])
-                if factory:
-                    expr = expr if expr in ("list", "dict") else f"lambda: {expr}"
-                    line += f" = dataclasses.field(default_factory={expr})"
-                else:
-                    line += f" = {expr}"
-            self.emit("", line, *_doc(entry.get("doc"), "    "))
-        self.emit(
-            "", "    def to_avro(self) -> dict[str, Any]:", '        """This record as an Avro datum."""'
-        )
-        self.emit("        return {")
-        for entry in fields:
-            attr = f"self.{field_name(entry['name'])}"
-            self.emit(f"            {_str(entry['name'])}: {self.types.to_avro(entry['type'], attr)},")
-        self.emit("        }")
-        self.emit("", "    @classmethod", f"    def from_avro(cls, datum: dict[str, Any]) -> {cls}:")
-        self.emit('        """The record in an Avro datum (as read with tagged named unions)."""')
-        self.emit("        return cls(")
-        for entry in fields:
-            value = self.types.from_avro(entry["type"], f"datum[{_str(entry['name'])}]")
-            self.emit(f"            {field_name(entry['name'])}={value},")
-        self.emit("        )")
 
-    # -- binding -----------------------------------------------------------------------------
+def _mutable(schema: Schema) -> bool:
+    if isinstance(schema, Union):
+        return _mutable(schema.branches[0])
+    return isinstance(schema, Array | Map | Record)
 
-    def binding(self, spec: SubjectSpec, indent: str) -> list[str]:
-        inner = indent + "    "
-        lines = [
-            f"{indent}SchemaBinding(",
-            f"{inner}subject={_str(spec.subject)},",
-            f"{inner}schema_text={_str(spec.text)},",
-        ]
-        if spec.references:
-            lines.append(f"{inner}resolved_text={_str(spec.resolved_text)},")
-            lines.append(f"{inner}references=(")
-            for ref in spec.references:
-                lines.append(f"{inner}    (")
-                lines.append(f"{inner}        {_str(ref.name)},")
-                lines.extend(self.binding(self.catalog_subject(ref.subject), inner + "        "))
-                lines.append(f"{inner}    ),")
-            lines.append(f"{inner}),")
-        lines.append(f"{indent}),")
-        return lines
 
-    def catalog_subject(self, subject: str) -> SubjectSpec:
-        return self.subjects[subject]
+def _record(schema: Record, types: NamedTypes) -> list[str]:
+    cls = types.class_names[schema.name.fullname]
+    lines = ["", "", "@dataclasses.dataclass(slots=True, kw_only=True)", f"class {cls}:"]
+    lines.extend(_doc(schema.doc, "    ") or [f'    """Avro record {schema.name.fullname}."""'])
+    lines.extend(["", f"    __avro_name__ = {_str(schema.name.fullname)}"])
+    for entry, attr in zip(schema.fields, attribute_names([f.name for f in schema.fields]), strict=True):
+        line = f"    {attr}: {types.annotation(entry.type)}"
+        if entry.has_default:
+            value = types.default(entry.type, entry.default)
+            if not _mutable(entry.type):
+                line += f" = {value}"
+            elif value in ("[]", "{}"):
+                line += f" = dataclasses.field(default_factory={'list' if value == '[]' else 'dict'})"
+            else:
+                line += f" = dataclasses.field(default_factory=lambda: {value})"
+        lines.extend(["", line, *_doc(entry.doc, "    ")])
+    return lines
 
-    def render(self, source: str) -> str:
-        topic, value_cls = self.topic, self.types.class_names[self.value["name"]]
-        key_cls = self.types.class_names[self.key["name"]] if self.key is not None else "str"
-        key_text = f"Avro {topic.key_type}" if topic.key is not None else f"plain {topic.key_type}"
-        self.emit(
-            f'"""Typed pipeline for topic ``{topic.name}``, generated by ``pipeline generate``',
-            f"from {source}.",
-            "",
-            "Do not edit: change the schemas and run ``make generate``.",
-            "",
-            f"- value: {topic.value.full_name}, subject ``{topic.value.subject}``",
-            f"- key: {key_text}" + (f", subject ``{topic.key.subject}``" if topic.key is not None else ""),
-            f"- dead-letter topic: ``{topic.dlq}``",
-            '"""',
-            "",
-            "from __future__ import annotations",
-            "",
-            _IMPORTS,
-            "from typing import Any",
-            "",
-            "from pipeline.binding import SchemaBinding, TopicBinding, open_consumer, open_producer",
-            _SUPPORT_IMPORT,
-            "from pipeline.config import Settings",
-            "from pipeline.topic import TopicConsumer, TopicProducer",
-            "",
-        )
-        classes = sorted(self.types.class_names.values())
-        exported = [
-            *classes,
-            "BINDING",
-            f"open_{module_name(topic.name)}_consumer",
-            f"open_{module_name(topic.name)}_producer",
-        ]
-        order = sorted(exported, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
-        self.emit("__all__ = [", *(f"    {_str(name)}," for name in order), "]")
-        for name, schema in self.types.schemas.items():
-            if name not in self.types.class_names:
-                continue
-            (self.enum if schema["type"] == "enum" else self.record)(schema)
-        self.emit("", "", "BINDING = TopicBinding(", f"    topic={_str(topic.name)},", "    value=(")
-        self.lines.extend([*self.binding(topic.value, "        ")[:-1], "        )"])
-        self.emit("    ),", f"    dlq_topic={_str(topic.dlq)},")
-        if topic.key is not None:
-            self.emit("    key=(")
-            self.lines.extend([*self.binding(topic.key, "        ")[:-1], "        )"])
-            self.emit("    ),")
-        self.emit("    tagged_unions=True,", "    classes={")
-        for name, cls in self.types.class_names.items():
-            self.emit(f"        {_str(name)}: {cls},")
-        self.emit("    },", ")")
-        fn = module_name(topic.name)
-        self.emit(
+
+# -- a topic's module ----------------------------------------------------------------------------
+
+
+def _reachable(schema: Schema, class_names: Mapping[str, str]) -> list[str]:
+    """The classes ``schema`` uses, in the order first met."""
+    found: dict[str, None] = {}
+    seen: set[int] = set()
+    pending = [schema]
+    while pending:
+        node = pending.pop(0)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Record | Enum):
+            found[class_names[node.name.fullname]] = None
+        if isinstance(node, Record):
+            pending.extend(f.type for f in node.fields)
+        elif isinstance(node, Array):
+            pending.append(node.items)
+        elif isinstance(node, Map):
+            pending.append(node.values)
+        elif isinstance(node, Union):
+            pending.extend(node.branches)
+    return list(found)
+
+
+def _binding(spec: SubjectSpec, subjects: Mapping[str, SubjectSpec], indent: str) -> list[str]:
+    inner = indent + "    "
+    lines = [
+        f"{indent}SchemaBinding(",
+        f"{inner}subject={_str(spec.subject)},",
+        f"{inner}schema_text={_str(spec.text)},",
+    ]
+    if spec.references:
+        lines.append(f"{inner}resolved_text={_str(spec.resolved_text)},")
+        lines.append(f"{inner}references=(")
+        for ref in spec.references:
+            lines.extend([f"{inner}    (", f"{inner}        {_str(ref.name)},"])
+            lines.extend(_binding(subjects[ref.subject], subjects, inner + "        "))
+            lines.append(f"{inner}    ),")
+        lines.append(f"{inner}),")
+    lines.append(f"{indent}),")
+    return lines
+
+
+def render_topic(
+    topic: TopicSpec,
+    subjects: Mapping[str, SubjectSpec],
+    parsed: Mapping[str, NamedSchema],
+    types: NamedTypes,
+    source: str,
+) -> str:
+    """The generated module for ``topic``. ``subjects``: every catalog subject by name (for
+    references); ``parsed``: the topic's value and key types by full name."""
+    value = parsed[topic.value.full_name]
+    key = parsed[topic.key.full_name] if topic.key is not None else None
+    value_cls = types.class_names[value.name.fullname]
+    key_cls = types.class_names[key.name.fullname] if key is not None else "str"
+    key_text = f"Avro {topic.key_type}" if topic.key is not None else f"plain {topic.key_type}"
+    used = _reachable(value, types.class_names) + [
+        c
+        for c in (_reachable(key, types.class_names) if key is not None else [])
+        if c not in _reachable(value, types.class_names)
+    ]
+    fn = module_name(topic.name)
+    exported = [*sorted(used), "BINDING", f"open_{fn}_consumer", f"open_{fn}_producer"]
+    order = sorted(exported, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
+    lines = [
+        f'"""Typed pipeline for topic ``{topic.name}``, generated by ``pipeline generate``',
+        f"from {source}.",
+        "",
+        "Do not edit: change the schemas and run ``make generate``.",
+        "",
+        f"- value: {topic.value.full_name}, subject ``{topic.value.subject}``",
+        f"- key: {key_text}" + (f", subject ``{topic.key.subject}``" if topic.key is not None else ""),
+        f"- dead-letter topic: ``{topic.dlq}``",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from typing import Any",
+        "",
+        "from pipeline.binding import SchemaBinding, TopicBinding, open_consumer, open_producer",
+        "from pipeline.config import Settings",
+        "from pipeline.topic import TopicConsumer, TopicProducer",
+        "",
+        f"from .{TYPES_MODULE} import MODEL, {', '.join(sorted(used))}",
+        "",
+        "__all__ = [",
+        *(f"    {_str(name)}," for name in order),
+        "]",
+        "",
+        "BINDING = TopicBinding(",
+        f"    topic={_str(topic.name)},",
+        "    value=(",
+        *_binding(topic.value, subjects, "        ")[:-1],
+        "        )",
+        "    ),",
+        f"    dlq_topic={_str(topic.dlq)},",
+    ]
+    if topic.key is not None:
+        lines.extend(["    key=(", *_binding(topic.key, subjects, "        ")[:-1], "        )", "    ),"])
+    lines.extend(
+        [
+            "    classes=MODEL,",
+            ")",
             "",
             "",
             f"def open_{fn}_producer(settings: Settings, **options: Any) -> TopicProducer[{value_cls}]:",
             f'    """A producer of {value_cls} records to ``{topic.name}``, keyed by {key_cls}.',
             "",
             '    See ``pipeline.binding.open_producer`` for the options."""',
-            f"    return open_producer(settings, BINDING, {value_cls}.to_avro, **options)",
+            "    return open_producer(settings, BINDING, **options)",
             "",
             "",
             f"def open_{fn}_consumer(",
             "    settings: Settings, group_id: str, **options: Any",
             f") -> TopicConsumer[{value_cls}]:",
-            f'    """A consumer of {value_cls} records from ``{topic.name}`` in ``group_id``.',
+            f'    """A consumer of {value_cls} records from ``{topic.name}`` in ``group_id``',
+            f"    (keys as {key_cls}).",
             "",
             '    See ``pipeline.binding.open_consumer`` for the options."""',
-            f"    return open_consumer(settings, BINDING, {value_cls}.from_avro, group_id, **options)",
-        )
-        text = "\n".join(self.lines) + "\n"
-        modules = [m for m in ("dataclasses", "datetime", "decimal", "enum", "uuid") if f"{m}." in text]
-        text = text.replace(_IMPORTS, "\n".join(f"import {m}" for m in modules))
-        support = (
-            "from pipeline.codegen import support" if "support." in text.replace(_SUPPORT_IMPORT, "") else ""
-        )
-        return text.replace(_SUPPORT_IMPORT + "\n", support + "\n" if support else "")
+            "    return open_consumer(settings, BINDING, group_id, **options)",
+        ]
+    )
+    return "\n".join(lines) + "\n"
 
 
-def render_topic(topic: TopicSpec, subjects: dict[str, SubjectSpec], source: str) -> str:
-    """The generated module for ``topic``. ``subjects``: every catalog subject by name (for references)."""
-    return _Renderer(topic, subjects).render(source)
+def topic_schemas(topics: Iterable[TopicSpec]) -> list[SubjectSpec]:
+    """The value and key subjects of ``topics``, in catalog order."""
+    return [spec for topic in topics for spec in (topic.value, topic.key) if spec is not None]

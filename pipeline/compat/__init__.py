@@ -47,7 +47,6 @@ Errors. Invalid input raises :class:`pipeline.errors.SchemaLoadError` naming the
 
 from pipeline.compat.checker import check
 from pipeline.compat.levels import Direction, Level
-from pipeline.compat.parsing import SchemaInput, parse_schema
 from pipeline.compat.result import CompatibilityResult, Incompatibility, Kind
 
 __all__ = [
@@ -56,7 +55,5 @@ __all__ = [
     "Incompatibility",
     "Kind",
     "Level",
-    "SchemaInput",
     "check",
-    "parse_schema",
 ]

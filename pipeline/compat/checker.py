@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from pipeline.avro.parsing import SchemaInput, parse_schema
 from pipeline.compat.explain import explain
 from pipeline.compat.levels import Direction, Level
-from pipeline.compat.parsing import SchemaInput, parse_schema
 from pipeline.compat.resolution import check_pair
 from pipeline.compat.result import CompatibilityResult, Incompatibility
 from pipeline.errors import SchemaLoadError

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.avro.parsing import parse_schema
 from pipeline.compat.checker import check
 from pipeline.compat.files import SchemaDirectory, read_schema_file
 from pipeline.compat.levels import Level
-from pipeline.compat.parsing import parse_schema
 from pipeline.errors import ConfigError, SchemaLoadError
 
 __all__ = ["register"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline.avro.model import Enum, Fixed, Primitive, Record, Schema, describe
 from pipeline.compat.levels import Direction
-from pipeline.compat.model import Enum, Fixed, Primitive, Record, Schema, describe
 from pipeline.compat.resolution import Problem, Step
 from pipeline.compat.result import Incompatibility, Kind
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from pipeline.compat.model import (
+from pipeline.avro.model import (
     Array,
     Enum,
     Field,

@@ -16,9 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pipeline.avro import parse_schema
 from pipeline.avsc import NAMED_KINDS, definition_namespace, walk_types
 from pipeline.catalog import NamedType, SubjectSpec, compose
-from pipeline.compat import Level, check, parse_schema
+from pipeline.compat import Level, check
 from pipeline.errors import SchemaLoadError
 from pipeline.gate.locate import line_of_location
 from pipeline.gate.model import Problem, RegistryView, Status, SubjectVerdict, Version

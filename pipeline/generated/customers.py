@@ -10,15 +10,13 @@ Do not edit: change the schemas and run ``make generate``.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import decimal
-import enum
 from typing import Any
 
 from pipeline.binding import SchemaBinding, TopicBinding, open_consumer, open_producer
 from pipeline.config import Settings
 from pipeline.topic import TopicConsumer, TopicProducer
+
+from .types import MODEL, Address, CustomerEvent, CustomerEventType, Money
 
 __all__ = [
     "BINDING",
@@ -29,145 +27,6 @@ __all__ = [
     "open_customers_consumer",
     "open_customers_producer",
 ]
-
-
-@dataclasses.dataclass(slots=True, kw_only=True)
-class CustomerEvent:
-    """A change to a customer's account."""
-
-    customer_id: str
-    """The customer concerned."""
-
-    event_type: CustomerEventType
-    """What happened."""
-
-    full_name: str
-    """Name as the customer gave it."""
-
-    email: str | None = None
-    """Contact e-mail, if given."""
-
-    shipping_address: Address
-    """Where orders are delivered."""
-
-    credit_limit: Money | None = None
-    """Credit granted to the customer, if any."""
-
-    date_of_birth: datetime.date | None = None
-    """Date of birth, if given."""
-
-    occurred_at: datetime.datetime
-    """When it happened."""
-
-    def to_avro(self) -> dict[str, Any]:
-        """This record as an Avro datum."""
-        return {
-            "customer_id": self.customer_id,
-            "event_type": self.event_type.value,
-            "full_name": self.full_name,
-            "email": self.email,
-            "shipping_address": self.shipping_address.to_avro(),
-            "credit_limit": None
-            if self.credit_limit is None
-            else ("com.example.common.Money", self.credit_limit.to_avro()),
-            "date_of_birth": self.date_of_birth,
-            "occurred_at": self.occurred_at,
-        }
-
-    @classmethod
-    def from_avro(cls, datum: dict[str, Any]) -> CustomerEvent:
-        """The record in an Avro datum (as read with tagged named unions)."""
-        return cls(
-            customer_id=datum["customer_id"],
-            event_type=_CUSTOMEREVENTTYPE_BY_SYMBOL[datum["event_type"]],
-            full_name=datum["full_name"],
-            email=datum["email"],
-            shipping_address=Address.from_avro(datum["shipping_address"]),
-            credit_limit=None if datum["credit_limit"] is None else Money.from_avro(datum["credit_limit"][1]),
-            date_of_birth=datum["date_of_birth"],
-            occurred_at=datum["occurred_at"],
-        )
-
-
-class CustomerEventType(enum.Enum):
-    """What happened to the account."""
-
-    REGISTERED = "REGISTERED"
-    UPDATED = "UPDATED"
-    DEACTIVATED = "DEACTIVATED"
-
-
-_CUSTOMEREVENTTYPE_BY_SYMBOL: dict[str, CustomerEventType] = {
-    member.value: member for member in CustomerEventType
-}
-
-
-@dataclasses.dataclass(slots=True, kw_only=True)
-class Address:
-    """A postal address."""
-
-    line1: str
-    """Street and house number."""
-
-    line2: str | None = None
-    """Flat, floor or c/o, if any."""
-
-    city: str
-    """City or town."""
-
-    postal_code: str
-    """Postal code as written in the country."""
-
-    country_code: str
-    """ISO 3166-1 alpha-2 country code, e.g. DE."""
-
-    def to_avro(self) -> dict[str, Any]:
-        """This record as an Avro datum."""
-        return {
-            "line1": self.line1,
-            "line2": self.line2,
-            "city": self.city,
-            "postal_code": self.postal_code,
-            "country_code": self.country_code,
-        }
-
-    @classmethod
-    def from_avro(cls, datum: dict[str, Any]) -> Address:
-        """The record in an Avro datum (as read with tagged named unions)."""
-        return cls(
-            line1=datum["line1"],
-            line2=datum["line2"],
-            city=datum["city"],
-            postal_code=datum["postal_code"],
-            country_code=datum["country_code"],
-        )
-
-
-@dataclasses.dataclass(slots=True, kw_only=True)
-class Money:
-    """An exact amount of money in one currency."""
-
-    amount: decimal.Decimal
-    """The amount, with two decimal places."""
-
-    currency: str
-    """ISO 4217 currency code, e.g. EUR."""
-
-    def to_avro(self) -> dict[str, Any]:
-        """This record as an Avro datum."""
-        return {
-            "amount": self.amount,
-            "currency": self.currency,
-        }
-
-    @classmethod
-    def from_avro(cls, datum: dict[str, Any]) -> Money:
-        """The record in an Avro datum (as read with tagged named unions)."""
-        return cls(
-            amount=datum["amount"],
-            currency=datum["currency"],
-        )
-
 
 BINDING = TopicBinding(
     topic="customers",
@@ -195,13 +54,7 @@ BINDING = TopicBinding(
         )
     ),
     dlq_topic="customers.dlq",
-    tagged_unions=True,
-    classes={
-        "com.example.customers.CustomerEvent": CustomerEvent,
-        "com.example.customers.CustomerEventType": CustomerEventType,
-        "com.example.common.Address": Address,
-        "com.example.common.Money": Money,
-    },
+    classes=MODEL,
 )
 
 
@@ -209,13 +62,14 @@ def open_customers_producer(settings: Settings, **options: Any) -> TopicProducer
     """A producer of CustomerEvent records to ``customers``, keyed by str.
 
     See ``pipeline.binding.open_producer`` for the options."""
-    return open_producer(settings, BINDING, CustomerEvent.to_avro, **options)
+    return open_producer(settings, BINDING, **options)
 
 
 def open_customers_consumer(
     settings: Settings, group_id: str, **options: Any
 ) -> TopicConsumer[CustomerEvent]:
-    """A consumer of CustomerEvent records from ``customers`` in ``group_id``.
+    """A consumer of CustomerEvent records from ``customers`` in ``group_id``
+    (keys as str).
 
     See ``pipeline.binding.open_consumer`` for the options."""
-    return open_consumer(settings, BINDING, CustomerEvent.from_avro, group_id, **options)
+    return open_consumer(settings, BINDING, group_id, **options)

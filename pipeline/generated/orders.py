@@ -10,14 +10,13 @@ Do not edit: change the schemas and run ``make generate``.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import enum
 from typing import Any
 
 from pipeline.binding import SchemaBinding, TopicBinding, open_consumer, open_producer
 from pipeline.config import Settings
 from pipeline.topic import TopicConsumer, TopicProducer
+
+from .types import MODEL, Order, OrderStatus
 
 __all__ = [
     "BINDING",
@@ -26,65 +25,6 @@ __all__ = [
     "open_orders_consumer",
     "open_orders_producer",
 ]
-
-
-@dataclasses.dataclass(slots=True, kw_only=True)
-class Order:
-    """An order placed by a customer."""
-
-    order_id: str
-    """Unique order identifier."""
-
-    customer_id: str
-    """The customer who placed the order."""
-
-    amount: float
-    """Order total in the shop's currency."""
-
-    product: str
-    """Product name."""
-
-    status: OrderStatus
-    """Current status."""
-
-    created_at: datetime.datetime
-    """When the order was placed."""
-
-    def to_avro(self) -> dict[str, Any]:
-        """This record as an Avro datum."""
-        return {
-            "order_id": self.order_id,
-            "customer_id": self.customer_id,
-            "amount": self.amount,
-            "product": self.product,
-            "status": self.status.value,
-            "created_at": self.created_at,
-        }
-
-    @classmethod
-    def from_avro(cls, datum: dict[str, Any]) -> Order:
-        """The record in an Avro datum (as read with tagged named unions)."""
-        return cls(
-            order_id=datum["order_id"],
-            customer_id=datum["customer_id"],
-            amount=datum["amount"],
-            product=datum["product"],
-            status=_ORDERSTATUS_BY_SYMBOL[datum["status"]],
-            created_at=datum["created_at"],
-        )
-
-
-class OrderStatus(enum.Enum):
-    """Where the order is in its life cycle."""
-
-    PENDING = "PENDING"
-    CONFIRMED = "CONFIRMED"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-
-
-_ORDERSTATUS_BY_SYMBOL: dict[str, OrderStatus] = {member.value: member for member in OrderStatus}
-
 
 BINDING = TopicBinding(
     topic="orders",
@@ -95,11 +35,7 @@ BINDING = TopicBinding(
         )
     ),
     dlq_topic="orders.dlq",
-    tagged_unions=True,
-    classes={
-        "com.example.orders.Order": Order,
-        "com.example.orders.OrderStatus": OrderStatus,
-    },
+    classes=MODEL,
 )
 
 
@@ -107,11 +43,12 @@ def open_orders_producer(settings: Settings, **options: Any) -> TopicProducer[Or
     """A producer of Order records to ``orders``, keyed by str.
 
     See ``pipeline.binding.open_producer`` for the options."""
-    return open_producer(settings, BINDING, Order.to_avro, **options)
+    return open_producer(settings, BINDING, **options)
 
 
 def open_orders_consumer(settings: Settings, group_id: str, **options: Any) -> TopicConsumer[Order]:
-    """A consumer of Order records from ``orders`` in ``group_id``.
+    """A consumer of Order records from ``orders`` in ``group_id``
+    (keys as str).
 
     See ``pipeline.binding.open_consumer`` for the options."""
-    return open_consumer(settings, BINDING, Order.from_avro, group_id, **options)
+    return open_consumer(settings, BINDING, group_id, **options)

@@ -10,16 +10,13 @@ Do not edit: change the schemas and run ``make generate``.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import decimal
-import enum
-import uuid
 from typing import Any
 
 from pipeline.binding import SchemaBinding, TopicBinding, open_consumer, open_producer
 from pipeline.config import Settings
 from pipeline.topic import TopicConsumer, TopicProducer
+
+from .types import MODEL, Address, Money, PaymentEvent, PaymentMethod, PaymentStatus
 
 __all__ = [
     "BINDING",
@@ -31,152 +28,6 @@ __all__ = [
     "open_payments_consumer",
     "open_payments_producer",
 ]
-
-
-@dataclasses.dataclass(slots=True, kw_only=True)
-class PaymentEvent:
-    """Something that happened to the payment of an order."""
-
-    payment_id: uuid.UUID
-    """Unique payment identifier."""
-
-    order_id: str
-    """The order being paid for."""
-
-    amount: Money
-    """Amount of this payment."""
-
-    method: PaymentMethod
-    """Payment method."""
-
-    status: PaymentStatus
-    """Status after this event."""
-
-    billing_address: Address | None = None
-    """Billing address, when the method needs one."""
-
-    occurred_at: datetime.datetime
-    """When it happened."""
-
-    def to_avro(self) -> dict[str, Any]:
-        """This record as an Avro datum."""
-        return {
-            "payment_id": self.payment_id,
-            "order_id": self.order_id,
-            "amount": self.amount.to_avro(),
-            "method": self.method.value,
-            "status": self.status.value,
-            "billing_address": None
-            if self.billing_address is None
-            else ("com.example.common.Address", self.billing_address.to_avro()),
-            "occurred_at": self.occurred_at,
-        }
-
-    @classmethod
-    def from_avro(cls, datum: dict[str, Any]) -> PaymentEvent:
-        """The record in an Avro datum (as read with tagged named unions)."""
-        return cls(
-            payment_id=datum["payment_id"],
-            order_id=datum["order_id"],
-            amount=Money.from_avro(datum["amount"]),
-            method=_PAYMENTMETHOD_BY_SYMBOL[datum["method"]],
-            status=_PAYMENTSTATUS_BY_SYMBOL[datum["status"]],
-            billing_address=None
-            if datum["billing_address"] is None
-            else Address.from_avro(datum["billing_address"][1]),
-            occurred_at=datum["occurred_at"],
-        )
-
-
-@dataclasses.dataclass(slots=True, kw_only=True)
-class Money:
-    """An exact amount of money in one currency."""
-
-    amount: decimal.Decimal
-    """The amount, with two decimal places."""
-
-    currency: str
-    """ISO 4217 currency code, e.g. EUR."""
-
-    def to_avro(self) -> dict[str, Any]:
-        """This record as an Avro datum."""
-        return {
-            "amount": self.amount,
-            "currency": self.currency,
-        }
-
-    @classmethod
-    def from_avro(cls, datum: dict[str, Any]) -> Money:
-        """The record in an Avro datum (as read with tagged named unions)."""
-        return cls(
-            amount=datum["amount"],
-            currency=datum["currency"],
-        )
-
-
-class PaymentMethod(enum.Enum):
-    """How the customer pays."""
-
-    CARD = "CARD"
-    BANK_TRANSFER = "BANK_TRANSFER"
-    WALLET = "WALLET"
-
-
-_PAYMENTMETHOD_BY_SYMBOL: dict[str, PaymentMethod] = {member.value: member for member in PaymentMethod}
-
-
-class PaymentStatus(enum.Enum):
-    """Where the payment is in its life cycle."""
-
-    AUTHORIZED = "AUTHORIZED"
-    CAPTURED = "CAPTURED"
-    FAILED = "FAILED"
-    REFUNDED = "REFUNDED"
-
-
-_PAYMENTSTATUS_BY_SYMBOL: dict[str, PaymentStatus] = {member.value: member for member in PaymentStatus}
-
-
-@dataclasses.dataclass(slots=True, kw_only=True)
-class Address:
-    """A postal address."""
-
-    line1: str
-    """Street and house number."""
-
-    line2: str | None = None
-    """Flat, floor or c/o, if any."""
-
-    city: str
-    """City or town."""
-
-    postal_code: str
-    """Postal code as written in the country."""
-
-    country_code: str
-    """ISO 3166-1 alpha-2 country code, e.g. DE."""
-
-    def to_avro(self) -> dict[str, Any]:
-        """This record as an Avro datum."""
-        return {
-            "line1": self.line1,
-            "line2": self.line2,
-            "city": self.city,
-            "postal_code": self.postal_code,
-            "country_code": self.country_code,
-        }
-
-    @classmethod
-    def from_avro(cls, datum: dict[str, Any]) -> Address:
-        """The record in an Avro datum (as read with tagged named unions)."""
-        return cls(
-            line1=datum["line1"],
-            line2=datum["line2"],
-            city=datum["city"],
-            postal_code=datum["postal_code"],
-            country_code=datum["country_code"],
-        )
-
 
 BINDING = TopicBinding(
     topic="payments",
@@ -204,14 +55,7 @@ BINDING = TopicBinding(
         )
     ),
     dlq_topic="payments.dlq",
-    tagged_unions=True,
-    classes={
-        "com.example.payments.PaymentEvent": PaymentEvent,
-        "com.example.common.Money": Money,
-        "com.example.payments.PaymentMethod": PaymentMethod,
-        "com.example.payments.PaymentStatus": PaymentStatus,
-        "com.example.common.Address": Address,
-    },
+    classes=MODEL,
 )
 
 
@@ -219,11 +63,12 @@ def open_payments_producer(settings: Settings, **options: Any) -> TopicProducer[
     """A producer of PaymentEvent records to ``payments``, keyed by str.
 
     See ``pipeline.binding.open_producer`` for the options."""
-    return open_producer(settings, BINDING, PaymentEvent.to_avro, **options)
+    return open_producer(settings, BINDING, **options)
 
 
 def open_payments_consumer(settings: Settings, group_id: str, **options: Any) -> TopicConsumer[PaymentEvent]:
-    """A consumer of PaymentEvent records from ``payments`` in ``group_id``.
+    """A consumer of PaymentEvent records from ``payments`` in ``group_id``
+    (keys as str).
 
     See ``pipeline.binding.open_consumer`` for the options."""
-    return open_consumer(settings, BINDING, PaymentEvent.from_avro, group_id, **options)
+    return open_consumer(settings, BINDING, group_id, **options)

@@ -15,7 +15,7 @@ def main() -> int:
     spec, group, out_path = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
     idle = "--idle" in sys.argv
     binding = TopicBinding(spec["topic"], SchemaBinding(spec["subject"], EVENT_SCHEMA), spec["dlq"])
-    consumer = open_consumer(load_settings(), binding, lambda d: d, group, batch_size=50)
+    consumer = open_consumer(load_settings(), binding, group, batch_size=50)
     with open(out_path, "a") as out:
 
         def handle(batch: list) -> None:

@@ -4,6 +4,7 @@ the right headers, good messages around it are processed, offsets are committed 
 from __future__ import annotations
 
 import io
+import json
 import time
 from typing import Any
 
@@ -16,7 +17,6 @@ from pipeline import wire
 from pipeline.binding import open_consumer, open_producer
 from pipeline.dlq import parse_dead_letter, split_headers
 from pipeline.retry import RetryPolicy
-from pipeline.serde import parse
 from pipeline.topic import Received
 from tests.conftest import StackHandle
 from tests.integration.pipelines import EVENT_SCHEMA, OTHER_SCHEMA, committed, event, make_binding, read_all
@@ -28,7 +28,7 @@ FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff=0.05, multiplier=2.0, j
 
 def _avro(schema_text: str, datum: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
-    fastavro.schemaless_writer(buf, parse(schema_text), datum)
+    fastavro.schemaless_writer(buf, fastavro.parse_schema(json.loads(schema_text)), datum)
     return buf.getvalue()
 
 
@@ -65,7 +65,7 @@ def test_every_poison_kind_goes_to_the_dlq_untouched(stack: StackHandle) -> None
 
     group = stack.unique("poison-group")
     seen: list[int] = []
-    consumer = open_consumer(stack.settings, binding, lambda d: d, group, retry=FAST_RETRY)
+    consumer = open_consumer(stack.settings, binding, group, retry=FAST_RETRY)
     stats = consumer.run(
         lambda batch: seen.extend(r.value["seq"] for r in batch), idle_timeout=5, handle_signals=False
     )
@@ -104,7 +104,7 @@ class Fatal(Exception):
 
 def test_retries_with_backoff_then_dlq_and_non_retryable_at_once(stack: StackHandle) -> None:
     binding = make_binding(stack, "retry")
-    with open_producer(stack.settings, binding, lambda d: d) as producer:
+    with open_producer(stack.settings, binding) as producer:
         for i in range(6):
             producer.send(event(i), key=f"k{i}")
 
@@ -126,7 +126,7 @@ def test_retries_with_backoff_then_dlq_and_non_retryable_at_once(stack: StackHan
         max_attempts=4, initial_backoff=0.2, multiplier=2.0, jitter=0.1, non_retryable=(Fatal,)
     )
     group = stack.unique("retry-group")
-    consumer = open_consumer(stack.settings, binding, lambda d: d, group, retry=policy)
+    consumer = open_consumer(stack.settings, binding, group, retry=policy)
     stats = consumer.run(handle, batch=False, idle_timeout=4, handle_signals=False)
 
     assert processed == [0, 1, 2, 5], "order kept for the messages that succeed"
@@ -157,7 +157,7 @@ def test_producer_side_violations_go_to_dlq_as_json(stack: StackHandle) -> None:
         "string where bytes belong": {**event(104), "payload": "text"},
     }
     results = {}
-    with open_producer(stack.settings, binding, lambda d: d, app="test-app") as producer:
+    with open_producer(stack.settings, binding, app="test-app") as producer:
         assert producer.send(event(0), key="before").accepted
         for name, record in bad.items():
             results[name] = producer.send(record, key=name)

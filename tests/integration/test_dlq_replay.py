@@ -25,7 +25,7 @@ class Rejected(Exception):
 
 def test_replay_after_the_fix_redrives_once(stack: StackHandle, capsys: pytest.CaptureFixture[str]) -> None:
     binding = make_binding(stack, "replay")
-    with open_producer(stack.settings, binding, lambda d: d) as producer:
+    with open_producer(stack.settings, binding) as producer:
         for i in range(10):
             producer.send(event(i), key=f"k{i}", headers=[("trace", f"t{i}".encode())])
 
@@ -38,7 +38,7 @@ def test_replay_after_the_fix_redrives_once(stack: StackHandle, capsys: pytest.C
             raise Rejected("seq 3 and 7 are refused until the fix")
         processed.append(r.value["seq"] if r.value else -1)
 
-    open_consumer(stack.settings, binding, lambda d: d, group, retry=policy).run(
+    open_consumer(stack.settings, binding, group, retry=policy).run(
         picky, batch=False, idle_timeout=4, handle_signals=False
     )
     assert processed == [0, 1, 2, 4, 5, 6, 8, 9]
@@ -57,7 +57,7 @@ def test_replay_after_the_fix_redrives_once(stack: StackHandle, capsys: pytest.C
     assert main(["dlq", "replay", binding.dlq_topic]) == 0  # the cause is fixed: re-drive
     assert "re-drove 2" in capsys.readouterr().out
     fixed: list[Received[dict[str, Any]]] = []
-    open_consumer(stack.settings, binding, lambda d: d, group, retry=policy).run(
+    open_consumer(stack.settings, binding, group, retry=policy).run(
         fixed.extend, idle_timeout=4, handle_signals=False
     )
     assert sorted(r.value["seq"] for r in fixed if r.value) == [3, 7], "only the re-driven ones are new"
@@ -72,7 +72,7 @@ def test_replay_after_the_fix_redrives_once(stack: StackHandle, capsys: pytest.C
 
 def test_rejected_json_entries_are_re_encoded_once_the_schema_fits(stack: StackHandle) -> None:
     binding = make_binding(stack, "reencode")
-    with open_producer(stack.settings, binding, lambda d: d, app="test") as producer:
+    with open_producer(stack.settings, binding, app="test") as producer:
         assert not producer.send({**event(1), "kind": "C"}, key="needs-C").accepted
         assert not producer.send({**event(2), "seq": "two"}, key="hopeless").accepted
     entries = list(read_entries(stack.settings, binding.dlq_topic))
@@ -93,7 +93,7 @@ def test_rejected_json_entries_are_re_encoded_once_the_schema_fits(stack: StackH
 
     v2_binding = TopicBinding(binding.topic, SchemaBinding(binding.value.subject, v2), binding.dlq_topic)
     got: list[Received[dict[str, Any]]] = []
-    open_consumer(stack.settings, v2_binding, lambda d: d, stack.unique("v2")).run(
+    open_consumer(stack.settings, v2_binding, stack.unique("v2")).run(
         got.extend, idle_timeout=4, handle_signals=False
     )
     assert [(r.key, r.value["kind"]) for r in got if r.value] == [("needs-C", "C")]

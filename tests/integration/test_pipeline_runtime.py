@@ -22,14 +22,14 @@ pytestmark = pytest.mark.integration
 
 def test_producer_to_consumer_round_trip(stack: StackHandle) -> None:
     binding = make_binding(stack, "rt")
-    with open_producer(stack.settings, binding, lambda d: d) as producer:
+    with open_producer(stack.settings, binding) as producer:
         results = [producer.send(event(i), key=f"k{i}") for i in range(50)]
     assert all(r.accepted for r in results)
     assert producer.producer.stats.delivered == 50
 
     group = stack.unique("rt-group")
     seen: list[Received[dict]] = []
-    consumer = open_consumer(stack.settings, binding, lambda d: d, group)
+    consumer = open_consumer(stack.settings, binding, group)
     stats = consumer.run(seen.extend, max_messages=50, idle_timeout=20, handle_signals=False)
     assert [r.value for r in seen] == [event(i) for i in range(50)]
     assert [r.key for r in seen] == [f"k{i}" for i in range(50)]
@@ -43,9 +43,7 @@ def test_two_consumers_in_one_group_split_partitions_and_see_everything_once(sta
     binding = make_binding(stack, "split", partitions=4)
     group = stack.unique("split-group")
     seen: dict[str, list[tuple[int, int]]] = {"a": [], "b": []}
-    consumers = {
-        name: open_consumer(stack.settings, binding, lambda d: d, group, batch_size=100) for name in seen
-    }
+    consumers = {name: open_consumer(stack.settings, binding, group, batch_size=100) for name in seen}
 
     def run(name: str) -> None:
         consumers[name].run(
@@ -62,7 +60,7 @@ def test_two_consumers_in_one_group_split_partitions_and_see_everything_once(sta
         if all(loop is not None and loop.assignment() for loop in loops):
             break
         time.sleep(0.1)
-    with open_producer(stack.settings, binding, lambda d: d) as producer:
+    with open_producer(stack.settings, binding) as producer:
         for i in range(2000):
             producer.send(event(i), key=f"k{i}")
     deadline = time.monotonic() + 60
@@ -88,7 +86,7 @@ ROOT = Path(__file__).parents[2]
 def test_sigterm_mid_stream_commits_exactly_what_was_processed(stack: StackHandle, tmp_path: Path) -> None:
     binding = make_binding(stack, "drain", partitions=2)
     total = 3000
-    with open_producer(stack.settings, binding, lambda d: d) as producer:
+    with open_producer(stack.settings, binding) as producer:
         for i in range(total):
             producer.send(event(i), key=f"k{i}")
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -9,7 +8,6 @@ from enum import Enum
 from pathlib import Path
 from uuid import UUID
 
-import fastavro
 import pytest
 
 from pipeline.dlq import (
@@ -103,7 +101,7 @@ def test_record_to_json_handles_every_avro_python_type() -> None:
 
 
 def test_json_round_trip_back_to_an_avro_datum() -> None:
-
+    from pipeline.codec import Decoder, Encoder
     from pipeline.dlq import json_to_datum
     from pipeline.serde import parse
 
@@ -134,10 +132,7 @@ def test_json_round_trip_back_to_an_avro_datum() -> None:
         "ts_micros": datetime(2026, 1, 1, 12, 0, 0, 5, tzinfo=UTC),
     }
     back = json_to_datum(schema, json.loads(record_to_json(datum)))
-    buf = io.BytesIO()
-    fastavro.schemaless_writer(buf, schema, back)
-    buf.seek(0)
-    assert fastavro.schemaless_reader(buf, schema, None) == datum
+    assert Decoder(schema).decode(Encoder(schema).encode(back)) == datum
 
 
 @pytest.mark.parametrize(
@@ -155,7 +150,6 @@ def test_json_that_does_not_fit_is_refused(field: str, value: object, message: s
     from pipeline.serde import parse
 
     schema = parse((Path(__file__).parents[1] / "data" / "everything.avsc").read_text())
-    record = {f["name"]: None for f in schema["fields"]}
+    (entry,) = [f for f in schema.fields if f.name == field]
     with pytest.raises(ValueError, match=message):
-        json_to_datum(schema["fields"][[f["name"] for f in schema["fields"]].index(field)]["type"], value)
-    assert record  # the schema has the field under test
+        json_to_datum(entry.type, value)

@@ -73,10 +73,10 @@ def test_unreachable_registry_is_retried_with_backoff_until_it_answers(
 ) -> None:
     registry = FlakyRegistry([failure(), failure(), Schema(SCHEMA, "AVRO")])
     resolver, sleeps = _resolver(registry)
-    assert resolver.writer_schema(5)["name"] == "t.R"
+    assert resolver.writer_schema(5).name.fullname == "t.R"
     assert registry.calls == 3
     assert sleeps == [1.0, 2.0], "exponential backoff between attempts"
-    assert resolver.writer_schema(5)["name"] == "t.R" and registry.calls == 3, "then cached"
+    assert resolver.writer_schema(5).name.fullname == "t.R" and registry.calls == 3, "then cached"
 
 
 def test_retries_are_bounded_then_the_outage_is_reported() -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.compat import check, parse_schema
-from pipeline.compat.model import Enum, Primitive, Record, Union
+from pipeline.avro import parse_schema
+from pipeline.avro.model import Enum, Primitive, Record, Union
+from pipeline.compat import check
 from pipeline.errors import SchemaLoadError
 
 
@@ -31,9 +32,13 @@ INVALID = [
     ),
     ("lng", "unknown type 'lng'", "an unknown name"),
     (
-        _rec(_f("Later"), {"name": "g", "type": {"type": "fixed", "name": "Later", "size": 1}}),
-        "unknown type",
-        "a name must be defined before it is used",
+        {
+            "type": "record",
+            "name": "R",
+            "fields": [_f({"type": "record", "name": "S", "namespace": "a", "fields": [_f(["null", "R"])]})],
+        },
+        "unknown type 'R' (read as a.R)",
+        "a bare name used before it is defined names the current namespace (Avro Java 1.12.2)",
     ),
     ({"type": "record", "name": "R"}, 'no "fields" array', "a record needs fields"),
     ({"type": "record", "fields": []}, 'has no "name"', "a named type needs a name"),
@@ -82,6 +87,14 @@ INVALID = [
 
 VALID = [
     ("int", "a bare primitive name"),
+    (
+        _rec(_f(["null", "Later"]), {"name": "g", "type": {"type": "fixed", "name": "Later", "size": 1}}),
+        "a name may be used before its definition (Avro Java 1.12.2 resolves it at the end)",
+    ),
+    (
+        {"type": "record", "name": "R", "namespace": "a", "fields": [_f(["null", "R"])]},
+        "a record refers to itself",
+    ),
     ('"string"', "JSON text of a name"),
     ("null", "the null type, not JSON null"),
     ({"type": "error", "name": "E", "fields": []}, "an error is a record (registry 200)"),
