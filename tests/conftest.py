@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
-from hypothesis import settings as hypothesis_settings
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from hypothesis import settings as hypothesis_settings
 
 from pipeline.config import Settings, librdkafka_config, load_settings, registry_client_config
 

@@ -21,10 +21,8 @@ from pipeline.codec.values import MAX_DEPTH, Problem, problem
 from pipeline.errors import (
     CorruptPayloadError,
     InvalidRecordError,
-    NestingLimitError,
     SchemaMismatchError,
     SchemaViolationError,
-    UnrepresentableValueError,
 )
 
 __all__ = [
@@ -101,22 +99,35 @@ class Decoder:
         except RecursionError as exc:
             raise SchemaMismatchError(f"{label or 'schema'}: nested too deeply to read") from exc
 
+    @property
+    def function(self) -> Any:
+        """The compiled ``decode(data, pos) -> (value, end)``, for callers that inline :meth:`decode`
+        (they must call :meth:`failure` and :meth:`trailing` as it does)."""
+        return self._decode
+
     def decode(self, data: bytes, pos: int = 0) -> Any:
         """The value in ``data[pos:]``, which must end exactly at its end. Raises CorruptPayloadError,
         SchemaMismatchError, UnrepresentableValueError or NestingLimitError."""
         try:
             value, end = self._decode(data, pos)
-        except (SchemaMismatchError, UnrepresentableValueError, NestingLimitError, CorruptPayloadError):
-            raise
-        except _DAMAGED as exc:
-            raise CorruptPayloadError(self._corrupt(data, pos, exc)) from exc
-        except SchemaViolationError:
-            raise
+        except Exception as exc:
+            raise self.failure(exc, data, pos) from exc
         if end != len(data):
-            raise CorruptPayloadError(
-                f"{self._what(data, pos)} has {len(data) - end} bytes after the end of the value"
-            )
+            raise self.trailing(data, pos, end)
         return value
+
+    def failure(self, exc: Exception, data: bytes, pos: int) -> SchemaViolationError:
+        """The error to raise for an exception out of the compiled decoder."""
+        if isinstance(exc, SchemaViolationError):
+            return exc
+        if isinstance(exc, _DAMAGED):
+            return CorruptPayloadError(self._corrupt(data, pos, exc))
+        return CorruptPayloadError(f"{self._what(data, pos)} cannot be read: {type(exc).__name__}: {exc}")
+
+    def trailing(self, data: bytes, pos: int, end: int) -> CorruptPayloadError:
+        return CorruptPayloadError(
+            f"{self._what(data, pos)} has {len(data) - end} bytes after the end of the value"
+        )
 
     def _what(self, data: bytes, pos: int) -> str:
         return f"{self.label + ': ' if self.label else ''}Avro body of {len(data) - pos} bytes"

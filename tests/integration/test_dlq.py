@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from decimal import Decimal
 from typing import Any
 
 import fastavro
@@ -14,7 +15,8 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema
 
 from pipeline import wire
-from pipeline.binding import open_consumer, open_producer
+from pipeline.binding import SchemaBinding, TopicBinding, open_consumer, open_producer
+from pipeline.codec import MAX_DEPTH
 from pipeline.dlq import parse_dead_letter, split_headers
 from pipeline.retry import RetryPolicy
 from pipeline.topic import Received
@@ -237,3 +239,69 @@ def test_a_failed_dlq_write_commits_nothing_of_its_batch(stack: StackHandle) -> 
     assert seen == [b"good-1", b"good-2"], "re-delivered from the last commit"
     assert committed(stack, group, topic) == [3]
     assert [m.value() for m in read_all(stack, dlq_topic, expect=1)] == [b"bad"]
+
+
+NODE_SCHEMA = json.dumps(
+    {
+        "type": "record",
+        "name": "Node",
+        "namespace": "t.deep",
+        "fields": [
+            {"name": "kind", "type": {"type": "enum", "name": "Kind", "symbols": ["A", "B"]}},
+            {
+                "name": "amount",
+                "type": {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2},
+            },
+            {"name": "next", "type": ["null", "Node"], "default": None},
+        ],
+    },
+    separators=(",", ":"),
+)
+
+
+def _node_chain(depth: int) -> Any:
+    value: Any = None
+    for _ in range(depth):
+        value = {"kind": "A", "amount": Decimal("1.50"), "next": value}
+    return value
+
+
+def test_what_the_correctness_review_found_goes_to_the_dlq_and_nothing_crashes(stack: StackHandle) -> None:
+    """A decimal past its precision and a value nested too deep are refused at the producer (DLQ, naming
+    the field); another writer's enum index -1 and a payload 5 000 records deep are dead-lettered by the
+    consumer, which goes on."""
+    topic = stack.create_topic("findings")
+    dlq = stack.create_topic(f"{topic}.dlq")
+    subject = f"{topic}-value"
+    schema_id = stack.registry_client().register_schema(subject, Schema(NODE_SCHEMA, "AVRO"))
+    binding = TopicBinding(topic=topic, value=SchemaBinding(subject, NODE_SCHEMA), dlq_topic=dlq)
+
+    with open_producer(stack.settings, binding) as producer:
+        assert producer.send(_node_chain(3), key="good-0").accepted
+        too_precise = producer.send({"kind": "A", "amount": Decimal("100.00"), "next": None}, key="p-1")
+        too_deep = producer.send(_node_chain(MAX_DEPTH + 1), key="p-2")
+        assert producer.send(_node_chain(1), key="good-1").accepted
+    assert not too_precise.accepted and too_precise.error is not None
+    assert too_precise.error.field_path == "t.deep.Node.amount"
+    assert not too_deep.accepted and "nested more than" in str(too_deep.error)
+
+    body = b"".join(b"\x00\x04\x00\x96\x02" for _ in range(5000)) + b"\x00\x04\x00\x96\x00"  # A, 1.50, next
+    raw = Producer(stack.kafka_config(**{"acks": "all", "enable.idempotence": True}))
+    raw.produce(topic, key=b"deep", value=wire.frame(schema_id, body))
+    raw.produce(topic, key=b"enum", value=wire.frame(schema_id, b"\x01\x04\x00\x96\x00"))  # kind index -1
+    raw.produce(topic, key=b"good-2", value=wire.frame(schema_id, b"\x02\x04\x00\x96\x00"))
+    assert raw.flush(30) == 0
+
+    seen: list[str] = []
+    consumer = open_consumer(stack.settings, binding, stack.unique("findings"))
+    stats = consumer.run(
+        lambda batch: seen.extend(r.key for r in batch), idle_timeout=5, handle_signals=False
+    )
+    assert seen == ["good-0", "good-1", "good-2"]
+    assert stats.dead_lettered == 2
+    letters = {m.key(): parse_dead_letter(m.headers()) for m in read_all(stack, dlq, expect=4)}
+    assert letters[b"p-1"].stage == "serialize" and letters[b"p-1"].field_path == "t.deep.Node.amount"
+    assert letters[b"p-2"].stage == "serialize" and "nested more than" in letters[b"p-2"].error_message
+    assert letters[b"deep"].error_class == "NestingLimitError"
+    assert letters[b"enum"].error_class == "CorruptPayloadError"
+    assert "enum index -1" in letters[b"enum"].error_message
