@@ -8,12 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
-
 from pipeline.avro import Schema as AvroSchema
-from pipeline.config import Settings, registry_client_config
+from pipeline.config import Settings
 from pipeline.consumer import DeadLetterPublisher, consumer_config
 from pipeline.producer import ReliableProducer, producer_config
+from pipeline.registry import OUTAGE_RETRY, Reference, RegisteredVersion, RegistryClient
 from pipeline.retry import RetryPolicy
 from pipeline.serde import AvroDecoder, AvroEncoder, SchemaResolver, parse
 from pipeline.topic import AvroKeyCodec, KeyCodec, StringKeyCodec, TopicConsumer, TopicProducer
@@ -28,8 +27,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-_REGISTRY_RETRIES = {"max.retries": 5, "retries.wait.ms": 500, "retries.max.wait.ms": 10000}
 
 
 @dataclass(frozen=True)
@@ -49,13 +46,13 @@ class SchemaBinding:
         """The schema with every named type written out, as the codec reads it."""
         return parse(self.resolved_text or self.schema_text, what=f"subject {self.subject}")
 
-    def registry_schema(self, resolver: SchemaResolver) -> Schema:
-        """The schema as the registry knows it, reference versions looked up by content."""
-        refs = [
-            SchemaReference(name, ref.subject, resolver.version(ref.subject, ref.registry_schema(resolver)))
-            for name, ref in self.references
-        ]
-        return Schema(self.schema_text, "AVRO", refs)
+    def registered(self, resolver: SchemaResolver) -> tuple[RegisteredVersion, tuple[Reference, ...]]:
+        """This schema's id and version, and its references with the versions the registry gave them,
+        each looked up by content (RegistryError when something is not registered)."""
+        refs = tuple(
+            Reference(name, ref.subject, ref.registered(resolver)[0].version) for name, ref in self.references
+        )
+        return resolver.registered(self.subject, self.schema_text, refs), refs
 
 
 @dataclass(frozen=True)
@@ -73,16 +70,16 @@ def value_decoder(binding: TopicBinding, resolver: SchemaResolver) -> AvroDecode
     return AvroDecoder(resolver, binding.value.parsed(), topic=binding.topic, model=binding.classes)
 
 
-def registry_client(settings: Settings) -> SchemaRegistryClient:
-    """A registry client that retries transient failures with backoff."""
-    return SchemaRegistryClient({**registry_client_config(settings.registry), **_REGISTRY_RETRIES})
+def registry_client(settings: Settings) -> RegistryClient:
+    """The registry client of a running pipeline: its lookups wait out an outage (OUTAGE_RETRY)."""
+    return RegistryClient(settings.registry, retry=OUTAGE_RETRY)
 
 
 def _key_codec(binding: TopicBinding, resolver: SchemaResolver) -> KeyCodec:
     if binding.key is None:
         return StringKeyCodec()
     parsed = binding.key.parsed()
-    schema_id = resolver.schema_id(binding.key.subject, binding.key.registry_schema(resolver))
+    schema_id = binding.key.registered(resolver)[0].schema_id
     decoder = AvroDecoder(resolver, parsed, topic=binding.topic, model=binding.classes)
     return AvroKeyCodec(AvroEncoder(parsed, schema_id, binding.key.subject, binding.classes), decoder)
 
@@ -93,13 +90,14 @@ def open_producer(
     *,
     app: str | None = None,
     overrides: Mapping[str, Any] | None = None,
-    client: SchemaRegistryClient | None = None,
+    client: RegistryClient | None = None,
 ) -> TopicProducer[T]:
     """A TopicProducer for ``binding``. Looks up the schema id once (RegistryError if unregistered)."""
     resolver = SchemaResolver(client or registry_client(settings))
-    registered = binding.value.registry_schema(resolver)
-    schema_id = resolver.schema_id(binding.value.subject, registered)
-    encoder = AvroEncoder(binding.value.parsed(), schema_id, binding.value.subject, binding.classes)
+    registered, _ = binding.value.registered(resolver)
+    encoder = AvroEncoder(
+        binding.value.parsed(), registered.schema_id, binding.value.subject, binding.classes
+    )
     producer = ReliableProducer(
         producer_config(settings.kafka, {**binding.producer_overrides, **(overrides or {})})
     )
@@ -110,7 +108,7 @@ def open_producer(
         encoder,
         key_codec=_key_codec(binding, resolver),
         dlq=dlq,
-        schema_version=resolver.version(binding.value.subject, registered),
+        schema_version=registered.version,
     )
 
 
@@ -123,7 +121,7 @@ def open_consumer(
     batch_size: int = 500,
     batch_timeout: float = 0.5,
     overrides: Mapping[str, Any] | None = None,
-    client: SchemaRegistryClient | None = None,
+    client: RegistryClient | None = None,
 ) -> TopicConsumer[T]:
     """A TopicConsumer for ``binding`` in ``group_id``, dead-lettering to the binding's DLQ topic."""
     resolver = SchemaResolver(client or registry_client(settings))

@@ -7,11 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.binding import registry_client
 from pipeline.catalog import load_catalog
 from pipeline.cluster import ensure_cluster
 from pipeline.dlq_tools import matches, read_entries, replay
 from pipeline.errors import ConfigError, PipelineError
+from pipeline.registry import RegistryClient
 
 __all__ = ["register"]
 
@@ -73,15 +73,16 @@ def _inspect(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     topic = _dlq_topic(args.topic, args.schemas)
     settings = ensure_cluster(progress=lambda msg: print(f"  {msg}", file=sys.stderr))
-    report = replay(
-        settings,
-        topic,
-        registry_client(settings),
-        filters=_filters(args),
-        dry_run=args.dry_run,
-        reset=args.reset,
-        say=(lambda msg: print(f"  {msg}")) if args.verbose or args.dry_run else (lambda _msg: None),
-    )
+    with RegistryClient(settings.registry) as registry:
+        report = replay(
+            settings,
+            topic,
+            registry,
+            filters=_filters(args),
+            dry_run=args.dry_run,
+            reset=args.reset,
+            say=(lambda msg: print(f"  {msg}")) if args.verbose or args.dry_run else (lambda _msg: None),
+        )
     verb = "would re-drive" if args.dry_run else "re-drove"
     print(
         f"{topic}: read {report.read}, {verb} {report.replayed}, filtered out {report.filtered_out}, "

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pipeline.config import Settings, librdkafka_config
 from pipeline.dlq import DeadLetter, json_to_datum, parse_dead_letter, split_headers
 from pipeline.errors import PipelineError, SchemaViolationError
 from pipeline.producer import ReliableProducer, producer_config
+from pipeline.registry import RegistryClient
 from pipeline.serde import AvroEncoder, SchemaResolver
 
 __all__ = ["DlqEntry", "ReplayReport", "matches", "read_entries", "replay"]
@@ -153,7 +153,7 @@ def replay_group(dlq_topic: str, filters: Mapping[str, str]) -> str:
 def replay(
     settings: Settings,
     dlq_topic: str,
-    registry: SchemaRegistryClient,
+    registry: RegistryClient,
     *,
     filters: Mapping[str, str] | None = None,
     dry_run: bool = False,
@@ -212,7 +212,7 @@ def _redrive(producer: ReliableProducer, entry: DlqEntry, topic: str, value: byt
 def _replay_rejected(
     entry: DlqEntry,
     producer: ReliableProducer,
-    registry: SchemaRegistryClient,
+    registry: RegistryClient,
     resolver: SchemaResolver,
     encoders: dict[str, AvroEncoder],
     report: ReplayReport,
@@ -221,8 +221,8 @@ def _replay_rejected(
 ) -> None:
     subject = entry.letter.subject or f"{entry.letter.original_topic}-value"
     if subject not in encoders:
-        schema_id = int(registry.get_latest_version(subject).schema_id or 0)
-        encoders[subject] = AvroEncoder(resolver.writer_schema(schema_id), schema_id, subject)
+        latest = registry.schema(subject, "latest")
+        encoders[subject] = AvroEncoder(resolver.writer_schema(latest.schema_id), latest.schema_id, subject)
     encoder = encoders[subject]
     try:
         datum = json_to_datum(encoder.schema, json.loads(entry.value or b"null"))

@@ -1,51 +1,54 @@
-"""The Schema Registry as the bootstrap needs it: look a schema up, register it, read and set a
-subject's compatibility level, and ask whether a candidate is compatible.
+"""The Schema Registry client: every call this project makes to a registry, over Confluent's REST API
+(and, on Apicurio Registry only, one call of its own API; see :meth:`RegistryClient.check`).
 
-confluent-kafka's ``SchemaRegistryClient`` makes the calls it covers (lookup, register, latest
-version, versions, compatibility level); httpx makes the rest: the compatibility check (the client
-drops the registry's explanations) and, on Apicurio Registry, one workaround described at
-:meth:`RegistryClient.check`. Both retry transient failures (connection errors, 408/429/5xx) with
-exponential backoff. Every third-party error leaves this module as a RegistryError, or
-RegistryUnavailableError when the registry cannot be reached. Credentials come from
+One client, one error conversion, one retry budget: a call that cannot reach the registry, or that the
+registry answers with 408, 429 or a 5xx, is retried with the client's :class:`RetryPolicy` (backoff and
+jitter) and then raises :class:`RegistryUnavailableError`; any other error answer raises
+:class:`RegistryError` with the HTTP status and the registry's error code, in a sentence that names the
+registry and what was asked. The commands use a short budget; the running pipelines' lookups one that
+waits out an outage (:data:`OUTAGE_RETRY`). Credentials come from
 :class:`~pipeline.config.RegistrySettings` and never appear in a message.
-
-Only Confluent's REST API is used against Confluent Schema Registry; Apicurio's own API is touched
-only after Apicurio has been recognised (see :attr:`RegistryClient.server`).
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
-from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from pipeline.catalog import Compatibility
-from pipeline.config import RegistrySettings, registry_client_config
-from pipeline.errors import RegistryError, RegistryUnavailableError
+from pipeline.compat import Level
+from pipeline.config import RegistrySettings
+from pipeline.errors import ConfigError, RegistryError, RegistryUnavailableError
 from pipeline.retry import RetryPolicy
 
-__all__ = ["CompatibilityAnswer", "Reference", "RegisteredVersion", "RegistryClient", "StoredSchema"]
+__all__ = [
+    "OUTAGE_RETRY",
+    "QUICK_RETRY",
+    "CompatibilityAnswer",
+    "Reference",
+    "RegisteredVersion",
+    "RegistryClient",
+    "StoredSchema",
+]
 
-# confluent-kafka's client runs on httpx2 (httpx's successor) when it is installed, else on httpx; a
-# connection failure surfaces as that library's TransportError.
-_CLIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError,)
-try:
-    import httpx2
+log = logging.getLogger(__name__)
 
-    _CLIENT_TRANSPORT_ERRORS += (httpx2.TransportError,)
-except ImportError:  # pragma: no cover - depends on what confluent-kafka pulled in
-    pass
+#: What a command waits for a registry that fails: about 4 s of backoff over 3 attempts.
+QUICK_RETRY = RetryPolicy(max_attempts=3, initial_backoff=0.5, max_backoff=4.0)
+#: What a running pipeline's lookup waits out (an unknown schema id mid-stream, a producer opening):
+#: waits of 1, 2, 4, 8, then 10 s, about a minute in all, well under the consumer's
+#: max.poll.interval.ms (300 s). A transient outage delays a message; it does not make it a poison one.
+OUTAGE_RETRY = RetryPolicy(max_attempts=10, initial_backoff=1.0, multiplier=2.0, max_backoff=10.0)
 
-_RETRIABLE = frozenset({408, 429, 500, 502, 503, 504})
-_UNAVAILABLE = frozenset({408, 429, 502, 503, 504})
+# A registry that times out, throttles or fails (any 5xx) is unavailable for now: retried, then reported
+# as unavailable (exit 2), never as a wrong answer.
+_UNAVAILABLE = frozenset({408, 429, *range(500, 600)})
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _INLINE_HINT = (
     'if this registry cannot do schema references, set references = "inline" under [registry] in '
@@ -56,7 +59,8 @@ _CCOMPAT_SUFFIXES = ("/apis/ccompat/v7", "/apis/ccompat/v6")
 
 @dataclass(frozen=True)
 class Reference:
-    """A Schema Registry reference with its version resolved."""
+    """A Schema Registry reference: the type's name as the schema text uses it, the subject that holds
+    it and the version of that subject."""
 
     name: str
     subject: str
@@ -74,7 +78,8 @@ class RegisteredVersion:
 
 @dataclass(frozen=True)
 class StoredSchema:
-    """One version of a subject as the registry holds it: its text and references."""
+    """A schema as the registry holds it: its text and references (and, when it was asked for by
+    subject, the subject and version; by id, these are empty and 0)."""
 
     subject: str
     version: int
@@ -109,24 +114,14 @@ class RegistryClient:
         self,
         settings: RegistrySettings,
         *,
-        retry: RetryPolicy | None = None,
-        timeout: float = 10.0,
+        retry: RetryPolicy = QUICK_RETRY,
+        timeout: float = 8.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = _redact(settings.url)
-        self._retry = retry or RetryPolicy(max_attempts=4, initial_backoff=0.5, max_backoff=8.0)
+        self._retry = retry
         self._sleep = sleep
-        conf = registry_client_config(settings)
-        conf.update(
-            {
-                "timeout": timeout,
-                "max.retries": self._retry.max_attempts - 1,
-                "retries.wait.ms": int(self._retry.initial_backoff * 1000),
-                "retries.max.wait.ms": int(self._retry.max_backoff * 1000),
-            }
-        )
-        self._client = SchemaRegistryClient(conf)
         headers = {"Accept": _CONTENT_TYPE + ", application/json"}
         auth: httpx.Auth | None = None
         if settings.bearer_token is not None:
@@ -135,7 +130,12 @@ class RegistryClient:
             auth = httpx.BasicAuth(settings.basic_auth_user, settings.basic_auth_password.reveal())
         verify: ssl.SSLContext | bool = True
         if settings.ca_location:
-            verify = ssl.create_default_context(cafile=settings.ca_location)
+            try:
+                verify = ssl.create_default_context(cafile=settings.ca_location)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(
+                    f"SCHEMA_REGISTRY_CA_LOCATION={settings.ca_location}: not a readable CA bundle: {exc}"
+                ) from exc
         self._http = httpx.Client(
             base_url=settings.url.rstrip("/") + "/",
             headers=headers,
@@ -154,89 +154,106 @@ class RegistryClient:
 
     def close(self) -> None:
         self._http.close()
-        self._client.close()
 
-    # -- calls SchemaRegistryClient covers ---------------------------------------------------------
+    # -- reading and registering ---------------------------------------------------------------
     def lookup(self, subject: str, text: str, references: Sequence[Reference]) -> RegisteredVersion | None:
         """The version of ``subject`` holding exactly this text and references, or None."""
-        with self._errors(f"looking up the schema of subject {subject!r}", absent=(40401, 40403)):
-            found = self._client.lookup_schema(subject, _schema(text, references))
-            assert found.version is not None and found.schema_id is not None
-            return RegisteredVersion(subject, found.version, found.schema_id)
-        return None
+        what = f"looking up the schema of subject {subject!r}"
+        found = self._json(
+            "POST", f"subjects/{_q(subject)}", what, absent=(40401, 40403), json=_body(text, references),
+            params={"normalize": "false"},
+        )  # fmt: skip
+        return None if found is None else RegisteredVersion(subject, int(found["version"]), int(found["id"]))
 
     def register(self, subject: str, text: str, references: Sequence[Reference]) -> RegisteredVersion:
         """Register the schema (the registry enforces the subject's level) and return its version."""
+        what = f"registering subject {subject!r}"
         try:
-            with self._errors(f"registering subject {subject!r}"):
-                registered = self._client.register_schema_full_response(subject, _schema(text, references))
+            registered = self._json(
+                "POST", f"subjects/{_q(subject)}/versions", what, json=_body(text, references)
+            )
         except RegistryError as exc:
             if exc.status == 422 and references:
                 raise RegistryError(f"{exc}; {_INLINE_HINT}", status=exc.status, code=exc.code) from exc
             raise
-        if registered.version is None:
+        assert registered is not None
+        if "version" not in registered:
             # Confluent answers a registration with the id alone; ask for the version.
             found = self.lookup(subject, text, references)
             if found is None:
                 raise RegistryError(f"subject {subject!r}: registered, but the registry cannot find it again")
             return found
-        assert registered.schema_id is not None
-        return RegisteredVersion(subject, registered.version, registered.schema_id)
+        return RegisteredVersion(subject, int(registered["version"]), int(registered["id"]))
 
     def latest(self, subject: str) -> RegisteredVersion | None:
         """The subject's latest version, or None when it has none."""
-        with self._errors(f"reading the latest version of subject {subject!r}", absent=(40401, 40402)):
-            found = self._client.get_latest_version(subject)
-            assert found.version is not None and found.schema_id is not None
-            return RegisteredVersion(subject, found.version, found.schema_id)
-        return None
+        found = self.schema(subject, "latest", absent=True)
+        return None if found is None else RegisteredVersion(subject, found.version, found.schema_id)
 
     def versions(self, subject: str) -> list[int]:
         """The subject's version numbers (empty when it does not exist)."""
-        with self._errors(f"listing the versions of subject {subject!r}", absent=(40401,)):
-            return list(self._client.get_versions(subject))
-        return []
+        what = f"listing the versions of subject {subject!r}"
+        found = self._json("GET", f"subjects/{_q(subject)}/versions", what, absent=(40401,))
+        return [] if found is None else [int(v) for v in found]
 
-    def schema(self, subject: str, version: int) -> StoredSchema:
-        """Version ``version`` of ``subject``: its text and references (RegistryError 404 when the
-        registry has no such version)."""
-        with self._errors(f"reading version {version} of subject {subject!r}"):
-            found = self._client.get_version(subject, version)
-            assert found.version is not None and found.schema_id is not None
-            refs = tuple(
-                Reference(str(r.name), str(r.subject), int(r.version or 0))
-                for r in found.schema.references or ()
-            )
-            text = found.schema.schema_str or ""
-            return StoredSchema(subject, found.version, found.schema_id, text, refs)
-        raise AssertionError("unreachable: every error is raised")  # pragma: no cover
+    def schema(self, subject: str, version: int | str, *, absent: bool = False) -> Any:
+        """Version ``version`` (or ``"latest"``) of ``subject``, as a :class:`StoredSchema`; None when
+        the registry has none and ``absent``, else RegistryError 404."""
+        what = f"reading version {version} of subject {subject!r}"
+        found = self._json(
+            "GET", f"subjects/{_q(subject)}/versions/{version}", what, absent=(40401, 40402) if absent else ()
+        )
+        if found is None:
+            return None
+        return StoredSchema(
+            subject, int(found["version"]), int(found["id"]), str(found["schema"]), _references(found)
+        )
 
-    def effective_level(self, subject: str) -> Compatibility:
+    def schema_by_id(self, schema_id: int) -> StoredSchema | None:
+        """The schema registered under ``schema_id``, or None when the registry knows no such id."""
+        found = self._json(
+            "GET", f"schemas/ids/{schema_id}", f"reading schema id {schema_id}", absent=(40403,)
+        )
+        if found is None:
+            return None
+        return StoredSchema("", 0, schema_id, str(found["schema"]), _references(found))
+
+    def delete_subject(self, subject: str, *, permanent: bool = False) -> None:
+        """Delete ``subject`` (softly, or ``permanent``ly after a soft delete); absent is fine."""
+        params = {"permanent": "true"} if permanent else None
+        self._json(
+            "DELETE",
+            f"subjects/{_q(subject)}",
+            f"deleting subject {subject!r}",
+            absent=(40401, 40404),
+            params=params,
+        )
+
+    # -- compatibility levels -------------------------------------------------------------------
+    def effective_level(self, subject: str) -> Level:
         """The level the registry applies to ``subject``: its own, else the registry's global one."""
         own = self.level(subject)
         if own is not None:
             return own
-        with self._errors("reading the global compatibility level"):
-            return Compatibility(self._client.get_compatibility())
-        raise AssertionError("unreachable: every error is raised")  # pragma: no cover
+        found = self._json("GET", "config", "reading the global compatibility level")
+        return _level(found)
 
-    def level(self, subject: str) -> Compatibility | None:
+    def level(self, subject: str) -> Level | None:
         """The level set on the subject itself, or None when it has none of its own. (Apicurio
-        reports the global level for an existing subject without one; see the project notes.)"""
+        reports the global level for an existing subject without one; see the README's table.)"""
         what = f"reading the compatibility level of subject {subject!r}"
-        with self._errors(what, absent=(40401, 40408)):
-            return Compatibility(self._client.get_compatibility(subject))
-        return None
+        found = self._json("GET", f"config/{_q(subject)}", what, absent=(40401, 40408))
+        return None if found is None else _level(found)
 
-    def set_level(self, subject: str, level: Compatibility) -> None:
+    def set_level(self, subject: str, level: Level) -> None:
         """Set the subject's own compatibility level."""
-        with self._errors(f"setting the compatibility level of subject {subject!r} to {level}"):
-            self._client.set_compatibility(subject, level.value)
+        what = f"setting the compatibility level of subject {subject!r} to {level}"
+        self._json("PUT", f"config/{_q(subject)}", what, json={"compatibility": level.value})
 
     def clear_level(self, subject: str) -> None:
         """Remove the subject's own level, so that it follows the global one again."""
-        with self._errors(f"clearing the compatibility level of subject {subject!r}", absent=(40401, 40408)):
-            self._client.delete_config(subject)
+        what = f"clearing the compatibility level of subject {subject!r}"
+        self._json("DELETE", f"config/{_q(subject)}", what, absent=(40401, 40408))
 
     # -- calls made with httpx ---------------------------------------------------------------------
     def check(
@@ -244,7 +261,7 @@ class RegistryClient:
         subject: str,
         text: str,
         references: Sequence[Reference],
-        level: Compatibility,
+        level: Level,
         *,
         endpoint: Literal["latest", "versions"] | None = None,
     ) -> CompatibilityAnswer:
@@ -262,10 +279,10 @@ class RegistryClient:
         (``POST /apis/registry/v3/groups/default/artifacts/{subject}/versions?dryRun=true``), which
         applies the same compatibility rule and also explains a failure. Apicurio's endpoint never
         explains a failure either (``verbose`` is ignored), so its dry run supplies the reasons."""
-        path = f"compatibility/subjects/{quote(subject, safe='')}/versions"
+        path = f"compatibility/subjects/{_q(subject)}/versions"
         if endpoint == "latest" or (endpoint is None and not level.transitive):
             path += "/latest"
-        body = {"schema": text, "schemaType": "AVRO", "references": [_ref_json(r) for r in references]}
+        body = _body(text, references)
         what = f"checking the compatibility of subject {subject!r}"
         response = self._send("POST", path, what, json=body, params={"verbose": "true"})
         if response.status_code == 200:
@@ -335,60 +352,83 @@ class RegistryClient:
             return CompatibilityAnswer(False, causes or (str(problem.get("title", "incompatible")),))
         raise self._error(what, response)
 
+    def _json(self, method: str, url: str, what: str, *, absent: tuple[int, ...] = (), **kwargs: Any) -> Any:
+        """One call's JSON answer; None when the registry answers 404 with an error code in ``absent``
+        (that thing is not there)."""
+        response = self._send(method, url, what, **kwargs)
+        if response.status_code < 300:
+            return response.json() if response.content else {}
+        if response.status_code == 404 and _error_code(response) in absent:
+            return None
+        raise self._error(what, response)
+
     def _send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-        """One request, retried on connection failures and transient statuses."""
+        """One request, retried with backoff on connection failures and transient statuses."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._http.request(method, url, **kwargs)
             except httpx.TransportError as exc:
-                if attempt >= self._retry.max_attempts:
-                    raise self._unreachable(what, exc) from exc
+                if not self._retry.should_retry(exc, attempt):
+                    raise RegistryUnavailableError(
+                        f"the schema registry at {self.url} is unreachable ({what}): {_transport_text(exc)}"
+                    ) from exc
+                reason = _transport_text(exc)
             else:
-                if response.status_code not in _RETRIABLE or attempt >= self._retry.max_attempts:
+                if response.status_code not in _UNAVAILABLE or attempt >= self._retry.max_attempts:
                     return response
-            self._sleep(self._retry.backoff(attempt))
+                reason = f"HTTP {response.status_code}"
+            delay = self._retry.backoff(attempt)
+            log.warning(
+                "%s: %s; retry %d of %d in %.1f s", what, reason, attempt, self._retry.max_attempts - 1, delay
+            )
+            self._sleep(delay)
 
     def _error(self, what: str, response: httpx.Response) -> RegistryError:
+        """THE conversion of an error answer: a sentence naming the registry, what was asked, the
+        status and the registry's error code, with a hint where one helps."""
         status, code = response.status_code, _error_code(response)
         message = f"{what}: the registry at {self.url} answered {_error_text(response)}"
         if status in _UNAVAILABLE:
             return RegistryUnavailableError(message, status=status, code=code)
         if status in (401, 403):
             message += "; check SCHEMA_REGISTRY_BASIC_AUTH / SCHEMA_REGISTRY_BEARER_TOKEN"
+        elif status == 404 and code is None:
+            message = (
+                f"{what}: {response.request.url.copy_with(query=None)} answered HTTP 404 without a Schema "
+                f"Registry error code, so {self.url} is not the root of a Confluent-compatible API; for "
+                f"Apicurio Registry the URL ends in /apis/ccompat/v7 (SCHEMA_REGISTRY_URL)"
+            )
         return RegistryError(message, status=status, code=code)
 
-    @contextmanager
-    def _errors(self, what: str, absent: tuple[int, ...] = ()) -> Iterator[None]:
-        """Convert confluent-kafka's errors. Registry error codes in ``absent`` mean "not there": the
-        error is swallowed and the code after the ``with`` block runs."""
-        try:
-            yield
-        except SchemaRegistryError as exc:
-            if exc.error_code in absent:
-                return
-            status, code = exc.http_status_code, exc.error_code
-            message = (
-                f"{what}: the registry at {self.url} answered HTTP {status}, code {code}: {exc.error_message}"
-            )
-            if status in _UNAVAILABLE:
-                raise RegistryUnavailableError(message, status=status, code=code) from exc
-            if status in (401, 403):
-                message += "; check SCHEMA_REGISTRY_BASIC_AUTH / SCHEMA_REGISTRY_BEARER_TOKEN"
-            raise RegistryError(message, status=status, code=code) from exc
-        except _CLIENT_TRANSPORT_ERRORS as exc:
-            raise self._unreachable(what, exc) from exc
 
-    def _unreachable(self, what: str, exc: Exception) -> RegistryUnavailableError:
-        return RegistryUnavailableError(
-            f"the schema registry at {self.url} is unreachable ({what}): {type(exc).__name__}: {exc}"
-        )
+def _q(name: str) -> str:
+    return quote(name, safe="")
 
 
-def _schema(text: str, references: Sequence[Reference]) -> Schema:
-    refs = [SchemaReference(r.name, r.subject, r.version) for r in references]
-    return Schema(text, "AVRO", refs)
+def _body(text: str, references: Sequence[Reference]) -> dict[str, Any]:
+    return {"schema": text, "schemaType": "AVRO", "references": [_ref_json(r) for r in references]}
+
+
+def _references(found: dict[str, Any]) -> tuple[Reference, ...]:
+    return tuple(
+        Reference(str(r["name"]), str(r["subject"]), int(r["version"])) for r in found.get("references") or ()
+    )
+
+
+def _level(found: Any) -> Level:
+    value = found.get("compatibilityLevel") or found.get("compatibility") if isinstance(found, dict) else None
+    try:
+        return Level(str(value))
+    except ValueError as exc:
+        raise RegistryError(f"the registry reported an unknown compatibility level {value!r}") from exc
+
+
+def _transport_text(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within the timeout ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _ref_json(reference: Reference) -> dict[str, Any]:

@@ -16,32 +16,18 @@ never register schemas themselves.
 
 from __future__ import annotations
 
-import logging
 import struct
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from confluent_kafka.schema_registry import Schema as RegistrySchema
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from pipeline import wire
 from pipeline.avro import Schema, SchemaInput, parse_schema
 from pipeline.codec import Decoder, Encoder, TypedModel
-from pipeline.errors import (
-    RegistryError,
-    RegistryUnavailableError,
-    SchemaMismatchError,
-    SchemaViolationError,
-    UnknownSchemaError,
-)
-from pipeline.retry import RetryPolicy
+from pipeline.errors import RegistryError, SchemaMismatchError, SchemaViolationError, UnknownSchemaError
+from pipeline.registry import Reference, RegisteredVersion, RegistryClient
 
-__all__ = ["REGISTRY_OUTAGE_RETRY", "AvroDecoder", "AvroEncoder", "SchemaResolver", "parse"]
-
-log = logging.getLogger(__name__)
+__all__ = ["AvroDecoder", "AvroEncoder", "SchemaResolver", "parse"]
 
 _SCHEMA_ID = struct.Struct(">I").unpack_from  # the id after the magic byte
 
@@ -54,48 +40,19 @@ def parse(
     return parse_schema(schema, named_types=named, validate_defaults=False, what=what)
 
 
-def _registry_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a SchemaRegistryClient call, converting its errors to ours."""
-    try:
-        return call(*args, **kwargs)
-    except SchemaRegistryError as exc:
-        if (exc.http_status_code and exc.http_status_code >= 500) or exc.http_status_code in (-1, None):
-            raise RegistryUnavailableError(f"{what}: registry error {exc}", exc.http_status_code) from exc
-        raise RegistryError(f"{what}: {exc.error_message}", exc.http_status_code, exc.error_code) from exc
-    except (OSError, ConnectionError) as exc:
-        raise RegistryUnavailableError(f"{what}: registry unreachable: {exc}") from exc
-    except Exception as exc:  # requests/httpx transport errors arrive untyped from the client
-        if type(exc).__module__.split(".")[0] in {"httpx", "httpx2", "requests", "urllib3", "httpcore"}:
-            raise RegistryUnavailableError(f"{what}: registry unreachable: {exc}") from exc
-        raise
-
-
-# How long a lookup waits out an unreachable registry (RegistryUnavailableError) before giving up: each
-# attempt is the client's own retries, then these waits (1, 2, 4, 8, then 10 s): at least 65 s in all,
-# about two minutes typically, and well under the consumer's max.poll.interval.ms (300 s).
-REGISTRY_OUTAGE_RETRY = RetryPolicy(max_attempts=10, initial_backoff=1.0, multiplier=2.0, max_backoff=10.0)
-
-
 class SchemaResolver:
-    """Registry lookups with caches: schema id -> writer schema, (subject, schema) -> id.
+    """Registry lookups with caches: schema id -> writer schema, (subject, text, references) -> the
+    registered id and version.
 
-    Thread-safe; each distinct schema is fetched and parsed once per process. While the registry cannot
-    be reached, a lookup retries with backoff (``retry``): a transient outage delays the message, it does
-    not make it a poison message."""
+    Thread-safe; each distinct schema is fetched and parsed once per process. How long a lookup waits
+    out an unreachable registry is the client's retry budget (``registry.OUTAGE_RETRY`` for the running
+    pipelines: a transient outage delays a message, it does not make it a poison message)."""
 
-    def __init__(
-        self,
-        client: SchemaRegistryClient,
-        *,
-        retry: RetryPolicy = REGISTRY_OUTAGE_RETRY,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._client = client
-        self._retry = retry
-        self._sleep = sleep
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
         self._lock = threading.Lock()
         self._by_id: dict[int, Schema] = {}
-        self._ids: dict[tuple[str, str, tuple[tuple[str, str, int], ...]], tuple[int, int]] = {}
+        self._ids: dict[tuple[str, str, tuple[Reference, ...]], RegisteredVersion] = {}
 
     def writer_schema(self, schema_id: int) -> Schema:
         """The schema registered under ``schema_id``, references resolved."""
@@ -104,85 +61,41 @@ class SchemaResolver:
             return parsed
         with self._lock:
             if schema_id not in self._by_id:
-                try:
-                    schema = self._call(f"schema id {schema_id}", self._client.get_schema, schema_id)
-                except RegistryError as exc:
-                    if exc.status == 404:
-                        raise UnknownSchemaError(
-                            f"schema id {schema_id} is not known to the registry"
-                        ) from exc
-                    raise
+                stored = self.client.schema_by_id(schema_id)
+                if stored is None:
+                    raise UnknownSchemaError(f"schema id {schema_id} is not known to the registry")
                 named: dict[str, str] = {}
-                self._collect_references(schema, named)
+                self._collect_references(stored.references, named)
                 try:
-                    self._by_id[schema_id] = parse(
-                        schema.schema_str or "", named, what=f"schema id {schema_id}"
-                    )
+                    self._by_id[schema_id] = parse(stored.text, named, what=f"schema id {schema_id}")
                 except SchemaViolationError:
                     raise
                 except Exception as exc:  # a registered schema we cannot read: every message with it fails
                     raise SchemaMismatchError(f"schema id {schema_id} cannot be read: {exc}") from exc
             return self._by_id[schema_id]
 
-    def _call(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-        """A registry call, retried with backoff while the registry is unreachable."""
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                return _registry_call(what, call, *args, **kwargs)
-            except RegistryUnavailableError as exc:
-                if not self._retry.should_retry(exc, attempts):
-                    raise
-                delay = self._retry.backoff(attempts)
-                log.warning(
-                    "%s; retry %d of %d in %.1f s", exc, attempts, self._retry.max_attempts - 1, delay
-                )
-                self._sleep(delay)
+    def _collect_references(self, references: Sequence[Reference], named: dict[str, str]) -> None:
+        for ref in references:
+            if ref.name not in named:
+                stored = self.client.schema(ref.subject, ref.version)
+                self._collect_references(stored.references, named)
+                named[ref.name] = stored.text
 
-    def _collect_references(self, schema: RegistrySchema, named: dict[str, str]) -> None:
-        for ref in schema.references or []:
-            if ref.name in named:
-                continue
-            version = self._call(
-                f"reference {ref.name} ({ref.subject} v{ref.version})",
-                self._client.get_version,
-                ref.subject,
-                ref.version,
-            )
-            self._collect_references(version.schema, named)
-            named[str(ref.name)] = version.schema.schema_str or ""
-
-    def schema_id(self, subject: str, schema: RegistrySchema) -> int:
-        """The id of exactly ``schema`` under ``subject``; raises RegistryError when it is not registered."""
-        return self._lookup(subject, schema)[0]
-
-    def version(self, subject: str, schema: RegistrySchema) -> int:
-        """The version of exactly ``schema`` under ``subject``; raises RegistryError when not registered."""
-        return self._lookup(subject, schema)[1]
-
-    def _lookup(self, subject: str, schema: RegistrySchema) -> tuple[int, int]:
-        refs = tuple((str(r.name), str(r.subject), int(r.version or 0)) for r in schema.references or [])
-        key = (subject, schema.schema_str or "", refs)
+    def registered(self, subject: str, text: str, references: Sequence[Reference] = ()) -> RegisteredVersion:
+        """The id and version of exactly this schema under ``subject``; RegistryError when it is not
+        registered (producers never register schemas themselves)."""
+        key = (subject, text, tuple(references))
         found = self._ids.get(key)
-        if found is not None:
-            return found
-        try:
-            registered = self._call(
-                f"subject {subject}", self._client.lookup_schema, subject, schema, normalize_schemas=False
-            )
-        except RegistryError as exc:
-            if exc.status == 404:
+        if found is None:
+            found = self.client.lookup(subject, text, references)
+            if found is None:
                 raise RegistryError(
                     f"subject {subject}: this schema is not registered; run `make register-schemas` "
                     f"(producers never register schemas themselves)",
                     404,
-                    exc.code,
-                ) from exc
-            raise
-        found = (int(registered.schema_id), int(registered.version))
-        with self._lock:
-            self._ids[key] = found
+                )
+            with self._lock:
+                self._ids[key] = found
         return found
 
 

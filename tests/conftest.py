@@ -19,6 +19,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from hypothesis import settings as hypothesis_settings
 
 from pipeline.config import Settings, librdkafka_config, load_settings, registry_client_config
+from pipeline.registry import RegistryClient
 
 # CI runs the generative tests on a fixed seed (HYPOTHESIS_PROFILE=ci, set by .ci/run), so a red build
 # reproduces; everywhere else each run explores new examples.
@@ -47,7 +48,12 @@ class StackHandle:
         return {**librdkafka_config(self.settings.kafka), **extra}
 
     def registry_client(self) -> SchemaRegistryClient:
+        """confluent-kafka's client, as its serdes take it."""
         return SchemaRegistryClient(registry_client_config(self.settings.registry))
+
+    def registry(self) -> RegistryClient:
+        """Ours."""
+        return RegistryClient(self.settings.registry)
 
     def admin(self) -> AdminClient:
         return AdminClient(self.kafka_config())

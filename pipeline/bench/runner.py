@@ -35,7 +35,7 @@ from typing import Any
 from confluent_kafka import Consumer, DeserializingConsumer, KafkaError, Producer, SerializingProducer
 from confluent_kafka import libversion as librdkafka_version
 from confluent_kafka.admin import AdminClient, NewTopic
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import (
     MessageField,
@@ -47,11 +47,12 @@ from confluent_kafka.serialization import (
 from pipeline.bench.report import BenchReport, Machine, Sample, summarise
 from pipeline.binding import TopicBinding, open_consumer, open_producer, registry_client, value_decoder
 from pipeline.codec.convert import Converter
-from pipeline.config import Settings, librdkafka_config, serde_config
+from pipeline.config import Settings, librdkafka_config, registry_client_config, serde_config
 from pipeline.consumer import ConsumerStats, consumer_config
 from pipeline.errors import PipelineError
 from pipeline.generated.orders import BINDING, Order
 from pipeline.producer import producer_config
+from pipeline.registry import RegistryClient
 from pipeline.samples import SampleGenerator
 from pipeline.serde import AvroDecoder, AvroEncoder, SchemaResolver
 from pipeline.topic import Received, StringKeyCodec, TopicConsumer, TopicProducer
@@ -130,7 +131,8 @@ class _Fixture:
     keys: list[str]
     key_bytes: list[bytes]
     payloads: list[bytes]
-    client: SchemaRegistryClient
+    client: SchemaRegistryClient  # confluent-kafka's, for the baseline's serdes
+    registry: RegistryClient  # ours
     run_id: str
 
 
@@ -172,7 +174,8 @@ def run_bench(
     """Run every phase ``config.repeat`` times and summarise. Raises PipelineError when a phase does not
     see all its messages (nothing is timed against a threshold)."""
     memory = _Memory()
-    client = registry_client(settings)
+    registry = registry_client(settings)
+    client = SchemaRegistryClient(registry_client_config(settings.registry))
     run_id = uuid.uuid4().hex[:8]
     progress(f"generating {config.count:,} orders (seed {config.seed})")
     generator = SampleGenerator(BINDING.value.parsed(), BINDING.classes, config.seed, f"bench-{run_id}")
@@ -188,7 +191,7 @@ def run_bench(
             topics = {family: f"bench-{run_id}-r{rep}-{family}" for family in ("floor", "baseline", "ours")}
             _create_topics(admin, list(topics.values()), config.partitions)
             try:
-                ids = {family: _register(client, topic) for family, topic in topics.items()}
+                ids = {family: _register(registry, topic) for family, topic in topics.items()}
                 if rep == 1:
                     encoder = AvroEncoder(
                         BINDING.value.parsed(), ids["ours"], f"{topics['ours']}-value", BINDING.classes
@@ -201,6 +204,7 @@ def run_bench(
                         [k.encode() for k in keys],
                         [encoder.encode(r) for r in records],
                         client,
+                        registry,
                         run_id,
                     )
                     _check_interop(fixture, topics["ours"])
@@ -219,7 +223,7 @@ def run_bench(
                     run_peak = max(run_peak, rss[1])
                     progress(f"  {messages / seconds:,.0f} msgs/s, RSS +{(rss[1] - rss[0]) / 2**20:.1f} MB")
             finally:
-                _delete(admin, client, list(topics.values()))
+                _delete(admin, registry, list(topics.values()))
     finally:
         gc.unfreeze()
     return summarise(
@@ -278,21 +282,19 @@ def _create_topics(admin: AdminClient, names: Sequence[str], partitions: int) ->
             raise PipelineError(f"topic {name}: could not create the benchmark topic: {exc}") from exc
 
 
-def _register(client: SchemaRegistryClient, topic: str) -> int:
+def _register(registry: RegistryClient, topic: str) -> int:
     """Register the Order schema under the topic's subject (TopicNameStrategy) and return its id."""
-    return int(client.register_schema(f"{topic}-value", Schema(BINDING.value.schema_text, "AVRO")))
+    return registry.register(f"{topic}-value", BINDING.value.schema_text, []).schema_id
 
 
-def _delete(admin: AdminClient, client: SchemaRegistryClient, topics: Sequence[str]) -> None:
+def _delete(admin: AdminClient, registry: RegistryClient, topics: Sequence[str]) -> None:
     for future in admin.delete_topics(list(topics)).values():
         with contextlib.suppress(Exception):  # best effort; the names carry the run id
             future.result(timeout=30)
     for topic in topics:
-        for permanent in (False, True):
-            try:
-                client.delete_subject(f"{topic}-value", permanent=permanent)
-            except Exception:
-                break
+        with contextlib.suppress(Exception):
+            registry.delete_subject(f"{topic}-value")
+            registry.delete_subject(f"{topic}-value", permanent=True)
 
 
 def _binding(topic: str) -> TopicBinding:
@@ -306,7 +308,7 @@ def _check_interop(fx: _Fixture, topic: str) -> None:
     ctx = SerializationContext(topic, MessageField.VALUE)
     serializer = _serializer(fx.client)
     deserializer = _deserializer(fx.client)
-    decoder = AvroDecoder(SchemaResolver(fx.client), BINDING.value.parsed(), model=BINDING.classes)
+    decoder = AvroDecoder(SchemaResolver(fx.registry), BINDING.value.parsed(), model=BINDING.classes)
     for record, payload in zip(fx.records[:100], fx.payloads[:100], strict=True):
         if serializer(record, ctx) != payload:
             raise PipelineError(f"topic {topic}: our bytes differ from AvroSerializer's for {record}")
@@ -334,9 +336,8 @@ def _deserializer(client: SchemaRegistryClient) -> AvroDeserializer:
 
 
 def _encode_ours(fx: _Fixture, topic: str) -> tuple[int, float]:
-    resolver = SchemaResolver(fx.client)
     binding = _binding(topic)
-    schema_id = resolver.schema_id(binding.value.subject, binding.value.registry_schema(resolver))
+    schema_id = binding.value.registered(SchemaResolver(fx.registry))[0].schema_id
     encode = AvroEncoder(binding.value.parsed(), schema_id, binding.value.subject, binding.classes).encode
     keys = StringKeyCodec().encode
     encode(fx.records[0])  # warm: nothing left to look up once the clock runs
@@ -363,7 +364,7 @@ def _encode_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
 
 def _decode_ours(fx: _Fixture, topic: str) -> tuple[int, float]:
     # What the generated consumer does: bytes to a typed Order (value_decoder), and the key.
-    decode = value_decoder(_binding(topic), SchemaResolver(fx.client)).decode
+    decode = value_decoder(_binding(topic), SchemaResolver(fx.registry)).decode
     keys = StringKeyCodec().decode
     decode(fx.payloads[0])
     begin = time.perf_counter()
@@ -446,7 +447,7 @@ def _produce_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
 
 def _produce_ours(fx: _Fixture, topic: str) -> tuple[int, float]:
     producer: TopicProducer[Order] = open_producer(
-        fx.settings, _binding(topic), app="pipeline bench", client=fx.client
+        fx.settings, _binding(topic), app="pipeline bench", client=fx.registry
     )
     producer.producer.connect(topic)
     send = producer.send
@@ -554,7 +555,7 @@ def _consume_ours(fx: _Fixture, topic: str, group: str) -> tuple[int, float]:
         _binding(topic),
         group,
         batch_size=fx.config.batch_size,
-        client=fx.client,
+        client=fx.registry,
     )
     clock, expected = _Clock(), len(fx.payloads)
     handled = 0

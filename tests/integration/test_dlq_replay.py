@@ -78,13 +78,13 @@ def test_rejected_json_entries_are_re_encoded_once_the_schema_fits(stack: StackH
     entries = list(read_entries(stack.settings, binding.dlq_topic))
     assert {e.letter.field_path for e in entries} == {"test.pipeline.Event.kind", "test.pipeline.Event.seq"}
 
-    before = replay(stack.settings, binding.dlq_topic, stack.registry_client(), dry_run=True)
+    before = replay(stack.settings, binding.dlq_topic, stack.registry(), dry_run=True)
     assert before.replayed == 0 and len(before.still_invalid) == 2, "nothing fits the current schema yet"
 
     # The fix: a new (backward-compatible) version of the schema knows the symbol C.
     v2 = EVENT_SCHEMA.replace('"symbols":["A","B"]', '"symbols":["A","B","C"]')
     stack.registry_client().register_schema(binding.value.subject, Schema(v2, "AVRO"))
-    report = replay(stack.settings, binding.dlq_topic, stack.registry_client())
+    report = replay(stack.settings, binding.dlq_topic, stack.registry())
     assert report.replayed == 1
     assert len(report.still_invalid) == 1 and "hopeless" not in report.still_invalid[0]
     assert "Event.seq" in report.still_invalid[0] or "expected long" in report.still_invalid[0]
@@ -97,4 +97,4 @@ def test_rejected_json_entries_are_re_encoded_once_the_schema_fits(stack: StackH
         got.extend, idle_timeout=4, handle_signals=False
     )
     assert [(r.key, r.value["kind"]) for r in got if r.value] == [("needs-C", "C")]
-    assert replay(stack.settings, binding.dlq_topic, stack.registry_client()).replayed == 0
+    assert replay(stack.settings, binding.dlq_topic, stack.registry()).replayed == 0

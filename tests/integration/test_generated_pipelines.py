@@ -17,6 +17,7 @@ import fastavro
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from hypothesis import HealthCheck, given, settings
@@ -124,7 +125,7 @@ def _interop(stack: StackHandle, module: ModuleType, seed: int, records: list[An
     binding = module.BINDING
     schema = binding.value.parsed()
     convert = Converter(schema, binding.classes)
-    client = registry_client(stack.settings)
+    client = stack.registry_client()  # confluent-kafka's, as their serdes take it
     ctx = SerializationContext(binding.topic, MessageField.VALUE)
     if records is None:
         generator = SampleGenerator(schema, binding.classes, seed=seed, run_id="interop")
@@ -147,7 +148,10 @@ def _interop(stack: StackHandle, module: ModuleType, seed: int, records: list[An
     assert theirs == {f"ours-{i}": untagged(convert.to_generic(records[i])) for i in readable}
 
     # confluent-kafka's AvroSerializer (the schema as registered, with its references) -> Kafka -> ours
-    registered = binding.value.registry_schema(SchemaResolver(client))
+    _, refs = binding.value.registered(SchemaResolver(registry_client(stack.settings)))
+    registered = Schema(
+        binding.value.schema_text, "AVRO", [SchemaReference(r.name, r.subject, r.version) for r in refs]
+    )
     serializer = AvroSerializer(
         client, registered, to_dict=lambda value, _ctx: convert.to_generic(value), conf=serde_config()
     )

@@ -91,7 +91,7 @@ def test_confluent_encoded_reads_with_ours(stack: StackHandle, subject: tuple[st
     serializer = AvroSerializer(client, SCHEMA_TEXT, conf=serde_config())
     data = serializer(everything(i), SerializationContext(name.removesuffix("-value"), MessageField.VALUE))
     assert data is not None
-    ours = AvroDecoder(SchemaResolver(client), parse(SCHEMA_TEXT)).decode(data)
+    ours = AvroDecoder(SchemaResolver(stack.registry()), parse(SCHEMA_TEXT)).decode(data)
     assert _normalise(ours) == _normalise(everything(i))
 
 
@@ -101,10 +101,10 @@ def test_resolver_looks_up_the_id_by_content_and_refuses_unregistered(
     from pipeline.errors import RegistryError
 
     name, schema_id = subject
-    resolver = SchemaResolver(stack.registry_client())
-    assert resolver.schema_id(name, Schema(SCHEMA_TEXT, "AVRO")) == schema_id
+    resolver = SchemaResolver(stack.registry())
+    assert resolver.registered(name, SCHEMA_TEXT).schema_id == schema_id
     other = SCHEMA_TEXT.replace('"Everything"', '"Unregistered"')
     with pytest.raises(
         RegistryError, match=r"subject .*: this schema is not registered; run `make register-schemas`"
     ):
-        resolver.schema_id(name, Schema(other, "AVRO"))
+        resolver.registered(name, other)
