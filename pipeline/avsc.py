@@ -16,10 +16,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from pipeline.avro import NAMED_KINDS
+
 __all__ = [
-    "LOGICAL_TYPES",
-    "NAMED_KINDS",
-    "PRIMITIVES",
     "JsonSyntaxError",
     "NodePath",
     "ParsedJson",
@@ -36,26 +35,6 @@ __all__ = [
 ]
 
 NodePath = tuple[str | int, ...]
-
-PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
-NAMED_KINDS = frozenset({"record", "error", "enum", "fixed"})
-
-#: logical type -> the underlying Avro types it may annotate (Avro 1.12 specification).
-LOGICAL_TYPES: Mapping[str, frozenset[str]] = {
-    "decimal": frozenset({"bytes", "fixed"}),
-    "big-decimal": frozenset({"bytes"}),
-    "uuid": frozenset({"string", "fixed"}),
-    "date": frozenset({"int"}),
-    "time-millis": frozenset({"int"}),
-    "time-micros": frozenset({"long"}),
-    "timestamp-millis": frozenset({"long"}),
-    "timestamp-micros": frozenset({"long"}),
-    "timestamp-nanos": frozenset({"long"}),
-    "local-timestamp-millis": frozenset({"long"}),
-    "local-timestamp-micros": frozenset({"long"}),
-    "local-timestamp-nanos": frozenset({"long"}),
-    "duration": frozenset({"fixed"}),
-}
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from pipeline.catalog import Catalog, Compatibility, ReferenceMode, SubjectSpec, canonical_json
+from pipeline.catalog import Catalog, ReferenceMode, SubjectSpec, canonical_json
+from pipeline.compat import Level
 from pipeline.errors import IncompatibleSchemaError, RegistryError
 from pipeline.registry import CompatibilityAnswer, Reference, RegisteredVersion
 
@@ -38,11 +39,11 @@ class Registry(Protocol):
     ) -> RegisteredVersion | None: ...
     def register(self, subject: str, text: str, references: Sequence[Reference]) -> RegisteredVersion: ...
     def latest(self, subject: str) -> RegisteredVersion | None: ...
-    def level(self, subject: str) -> Compatibility | None: ...
-    def set_level(self, subject: str, level: Compatibility) -> None: ...
+    def level(self, subject: str) -> Level | None: ...
+    def set_level(self, subject: str, level: Level) -> None: ...
     def clear_level(self, subject: str) -> None: ...
     def check(
-        self, subject: str, text: str, references: Sequence[Reference], level: Compatibility
+        self, subject: str, text: str, references: Sequence[Reference], level: Level
     ) -> CompatibilityAnswer: ...
 
 
@@ -62,7 +63,7 @@ class SubjectResult:
     status: Status
     version: int | None
     schema_id: int | None
-    previous_level: Compatibility | None
+    previous_level: Level | None
     reasons: tuple[str, ...] = ()
     compared_with: int | None = None
 
@@ -102,7 +103,7 @@ class RegistrationReport:
 @dataclass
 class _Row:
     spec: SubjectSpec
-    previous_level: Compatibility | None
+    previous_level: Level | None
     found: RegisteredVersion | None
     reasons: tuple[str, ...] = ()
     compared_with: int | None = None

@@ -26,7 +26,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from pipeline.config import KafkaSettings, librdkafka_config
 from pipeline.dlq import DeadLetter, dead_letter_headers
-from pipeline.errors import PipelineError, SchemaViolationError
+from pipeline.errors import ConfigError, PipelineError, SchemaViolationError
 from pipeline.producer import ReliableProducer
 from pipeline.retry import RetryPolicy
 
@@ -62,7 +62,7 @@ def consumer_config(
     """librdkafka consumer settings: connection, our defaults, then ``overrides``."""
     conf = {**librdkafka_config(kafka), **CONSUMER_DEFAULTS, "group.id": group_id, **(overrides or {})}
     if conf.get("enable.auto.commit"):
-        raise PipelineError("enable.auto.commit must stay off: the loop commits only what it processed")
+        raise ConfigError("enable.auto.commit must stay off: the loop commits only what it processed")
     return conf
 
 

@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from pipeline.config import Settings, librdkafka_config
 from pipeline.dlq import DeadLetter, json_to_datum, parse_dead_letter, split_headers
-from pipeline.errors import PipelineError, SchemaViolationError
+from pipeline.errors import ClusterUnavailableError, ConfigError, SchemaViolationError
 from pipeline.producer import ReliableProducer, producer_config
 from pipeline.registry import RegistryClient
 from pipeline.serde import AvroEncoder, SchemaResolver
@@ -71,7 +71,8 @@ def matches(entry: DlqEntry, filters: Mapping[str, str]) -> bool:
     """True when every ``field=value`` filter holds for the entry's envelope (e.g. error_class, stage)."""
     for name, wanted in filters.items():
         if not hasattr(entry.letter, name):
-            raise PipelineError(f"unknown filter field {name!r}; use one of {sorted(entry.letter.__dict__)}")
+            known = ", ".join(sorted(entry.letter.__dict__))
+            raise ConfigError(f"--filter {name}: unknown field; use one of {known}")
         if str(getattr(entry.letter, name)) != wanted:
             return False
     return True
@@ -94,7 +95,7 @@ def _read(consumer: Consumer, topic: str, *, from_committed: bool) -> Iterator[M
     """Every message of ``topic`` up to its end as of now, from the start or the group's position."""
     metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
     if metadata is None or metadata.error is not None:
-        raise PipelineError(f"dead-letter topic {topic} does not exist")
+        raise ConfigError(f"dead-letter topic {topic} does not exist")
     tps = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
     ends: dict[int, int] = {}
     starts: list[TopicPartition] = []
@@ -197,7 +198,7 @@ def replay(
                 tp = TopicPartition(dlq_topic, int(msg.partition() or 0), int(msg.offset() or 0) + 1)
                 consumer.commit(offsets=[tp], asynchronous=False)
     except KafkaException as exc:
-        raise PipelineError(f"replay of {dlq_topic} stopped: {exc}") from exc
+        raise ClusterUnavailableError(f"replay of {dlq_topic} stopped: {exc}") from exc
     finally:
         producer.flush()
         consumer.close()

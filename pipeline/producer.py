@@ -17,9 +17,9 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from pipeline.config import KafkaSettings, librdkafka_config
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, DeliveryError
 
-__all__ = ["PRODUCER_DEFAULTS", "DeliveryError", "DeliveryStats", "ReliableProducer", "producer_config"]
+__all__ = ["PRODUCER_DEFAULTS", "DeliveryStats", "ReliableProducer", "producer_config"]
 
 PRODUCER_DEFAULTS: Mapping[str, Any] = {
     "acks": "all",
@@ -37,14 +37,6 @@ PRODUCER_DEFAULTS: Mapping[str, Any] = {
 _GUARANTEES = {"acks": "all", "enable.idempotence": True}
 
 _ENV_PREFIX = "PIPELINE_PRODUCER_"
-
-
-class DeliveryError(PipelineError):
-    """Some messages were not delivered; carries the counts and the first errors."""
-
-    def __init__(self, message: str, stats: DeliveryStats) -> None:
-        super().__init__(message)
-        self.stats = stats
 
 
 @dataclass

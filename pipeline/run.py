@@ -41,7 +41,7 @@ from pipeline.catalog import Catalog, load_catalog
 from pipeline.cluster import ensure_cluster
 from pipeline.codegen import generate, module_name, write
 from pipeline.config import Settings, librdkafka_config
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigError
 from pipeline.metrics import PipelineMetrics
 from pipeline.provisioning import ensure_topics
 from pipeline.registry import RegistryClient
@@ -190,12 +190,10 @@ def _bootstrap(settings: Settings, catalog: Catalog, say: Any) -> None:
     with RegistryClient(settings.registry) as registry:
         report = register_schemas(catalog, registry)
     if not report.ok:
-        raise PipelineError(
-            f"{catalog.root}: schema registration failed; run `pipeline schemas register` for details"
-        )
+        report.raise_for_incompatible()
     topics = ensure_topics(catalog, AdminClient(librdkafka_config(settings.kafka)))
     if not topics.ok:
-        raise PipelineError("topics do not match the catalog; run `pipeline bootstrap` for details")
+        raise ConfigError("topics do not match the catalog; run `pipeline bootstrap` for details")
     say(f"bootstrap: {len(catalog.subjects)} subjects registered or unchanged, {len(catalog.topics)} topics")
 
 

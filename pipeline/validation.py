@@ -33,11 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal, TypeGuard
 
-from pipeline.avro import parse_schema
-from pipeline.avsc import (
+from pipeline.avro import (
+    INT_MAX,
+    INT_MIN,
     LOGICAL_TYPES,
+    LONG_MAX,
+    LONG_MIN,
     NAMED_KINDS,
-    PRIMITIVES,
+    PRIMITIVE_TYPES,
+    parse_schema,
+)
+from pipeline.avsc import (
     JsonSyntaxError,
     NodePath,
     ParsedJson,
@@ -68,8 +74,8 @@ _FIELD_STYLES: Mapping[str, re.Pattern[str]] = {
     "snake_case": re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*"),
     "camelCase": re.compile(r"[a-z][a-zA-Z0-9]*"),
 }
-_INT_RANGE = (-(2**31), 2**31 - 1)
-_LONG_RANGE = (-(2**63), 2**63 - 1)
+_INT_RANGE = (INT_MIN, INT_MAX)
+_LONG_RANGE = (LONG_MIN, LONG_MAX)
 _FIELD_ORDERS = {"ascending", "descending", "ignore"}
 _LOGICAL_ON_TYPE = '{{"type": {{"type": ..., "logicalType": {}}}}}'
 
@@ -253,7 +259,7 @@ class _Validator:
                 "dot-separated names matching [A-Za-z_][A-Za-z0-9_]*",
             )
             return False
-        if str(name).rpartition(".")[2] in PRIMITIVES:
+        if str(name).rpartition(".")[2] in PRIMITIVE_TYPES:
             self.report(state.name, (*site.path, "name"), f"{name!r} is a primitive type's name")
             return False
         return True
@@ -301,7 +307,7 @@ class _Validator:
             key = "items" if kind == "array" else "values"
             if key not in node:
                 self.report(state.name, path, f"{kind} needs {key!r}")
-        elif kind not in PRIMITIVES:
+        elif kind not in PRIMITIVE_TYPES:
             self.report(
                 state.name,
                 (*path, "type") if "type" in node else path,
@@ -314,7 +320,7 @@ class _Validator:
         return True
 
     def check_name_use(self, state: _File, name: str, site: TypeSite, seen: set[str]) -> None:
-        if name in PRIMITIVES:
+        if name in PRIMITIVE_TYPES:
             return
         full = resolve_name(name, site.namespace, lambda n: n in seen or n in self.definitions)
         if full in seen:
@@ -500,7 +506,7 @@ class _Validator:
             hint = " (it fits a later branch: list that branch first)" if fits_other else ""
             return f"a union's default must fit its first branch: {problem}{hint}"
         if isinstance(schema, str):
-            if schema in PRIMITIVES:
+            if schema in PRIMITIVE_TYPES:
                 return _primitive_problem(value, schema)
             definition = self.definitions.get(resolve_name(schema, namespace, self.definitions.__contains__))
             if definition is None:
@@ -512,7 +518,7 @@ class _Validator:
         if not isinstance(kind, str):
             return None
         shown = _show(value)
-        if kind in PRIMITIVES:
+        if kind in PRIMITIVE_TYPES:
             return _primitive_problem(value, kind)
         if kind == "enum":
             symbols = schema.get("symbols") or []
@@ -643,7 +649,7 @@ def _primitive_problem(value: Any, kind: str) -> str | None:
 def _branch_key(branch: Any, namespace: str) -> str | None:
     """What makes a union branch distinct: its primitive or full name, or 'array' / 'map'."""
     if isinstance(branch, str):
-        return branch if branch in PRIMITIVES else qualify(branch, namespace)
+        return branch if branch in PRIMITIVE_TYPES else qualify(branch, namespace)
     if isinstance(branch, dict):
         kind = branch.get("type")
         if kind in NAMED_KINDS:

@@ -5,6 +5,7 @@ generator. Pure."""
 from pipeline.avro.model import (
     INT_MAX,
     INT_MIN,
+    LOGICAL_TYPES,
     LONG_MAX,
     LONG_MIN,
     NAMED_KINDS,
@@ -29,6 +30,7 @@ from pipeline.avro.parsing import SchemaInput, load_json, logical_of, parse_sche
 __all__ = [
     "INT_MAX",
     "INT_MIN",
+    "LOGICAL_TYPES",
     "LONG_MAX",
     "LONG_MIN",
     "NAMED_KINDS",

@@ -10,11 +10,13 @@ the ranges of ``int`` and ``long``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
     "INT_MAX",
     "INT_MIN",
+    "LOGICAL_TYPES",
     "LONG_MAX",
     "LONG_MIN",
     "NAMED_KINDS",
@@ -39,6 +41,23 @@ PRIMITIVE_TYPES = frozenset({"null", "boolean", "int", "long", "float", "double"
 NAMED_KINDS = frozenset({"record", "error", "enum", "fixed"})
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+#: logical type -> the underlying Avro types it may annotate (Avro 1.12 specification).
+LOGICAL_TYPES: Mapping[str, frozenset[str]] = {
+    "decimal": frozenset({"bytes", "fixed"}),
+    "big-decimal": frozenset({"bytes"}),
+    "uuid": frozenset({"string", "fixed"}),
+    "date": frozenset({"int"}),
+    "time-millis": frozenset({"int"}),
+    "time-micros": frozenset({"long"}),
+    "timestamp-millis": frozenset({"long"}),
+    "timestamp-micros": frozenset({"long"}),
+    "timestamp-nanos": frozenset({"long"}),
+    "local-timestamp-millis": frozenset({"long"}),
+    "local-timestamp-micros": frozenset({"long"}),
+    "local-timestamp-nanos": frozenset({"long"}),
+    "duration": frozenset({"fixed"}),
+}
 
 
 @dataclass(frozen=True)

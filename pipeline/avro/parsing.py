@@ -34,6 +34,7 @@ from typing import Any
 from pipeline.avro.model import (
     INT_MAX,
     INT_MIN,
+    LOGICAL_TYPES,
     LONG_MAX,
     LONG_MIN,
     NO_DEFAULT,
@@ -61,22 +62,6 @@ SchemaInput = Mapping[str, Any] | Sequence[Any] | str
 
 _INT_RANGE = range(INT_MIN, INT_MAX + 1)
 _LONG_RANGE = range(LONG_MIN, LONG_MAX + 1)
-# The underlying types each logical type of Avro 1.12 may annotate (decimal and uuid checked further).
-_LOGICAL_BASES = {
-    "decimal": ("bytes", "fixed"),
-    "big-decimal": ("bytes",),
-    "uuid": ("string", "fixed"),
-    "date": ("int",),
-    "time-millis": ("int",),
-    "time-micros": ("long",),
-    "timestamp-millis": ("long",),
-    "timestamp-micros": ("long",),
-    "timestamp-nanos": ("long",),
-    "local-timestamp-millis": ("long",),
-    "local-timestamp-micros": ("long",),
-    "local-timestamp-nanos": ("long",),
-    "duration": ("fixed",),
-}
 _ORDERS = frozenset({"ASCENDING", "DESCENDING", "IGNORE"})
 
 
@@ -430,7 +415,7 @@ def logical_of(node: Mapping[str, Any], base: str, fixed_size: int = 0) -> Logic
     """The logical type Avro Java 1.12 applies to a schema object ``node`` whose underlying type is
     ``base`` (``LogicalTypes.fromSchemaIgnoreInvalid``): None when there is none or it is invalid."""
     name = node.get("logicalType")
-    if not isinstance(name, str) or base not in _LOGICAL_BASES.get(name, ()):
+    if not isinstance(name, str) or base not in LOGICAL_TYPES.get(name, ()):
         return None
     if name == "uuid" and base == "fixed" and fixed_size != 16:
         return None

@@ -27,7 +27,6 @@ from pipeline.catalog.build import (
 from pipeline.catalog.model import (
     PLAIN_KEY_TYPES,
     Catalog,
-    Compatibility,
     NamedType,
     ReferenceMode,
     SchemaReference,
@@ -44,7 +43,6 @@ __all__ = [
     "PLAIN_KEY_TYPES",
     "Catalog",
     "CatalogSources",
-    "Compatibility",
     "NamedType",
     "ReferenceMode",
     "SchemaReference",

@@ -11,7 +11,6 @@ from pipeline.catalog.config import CatalogConfig, TopicConfig, catalog_diagnost
 from pipeline.catalog.model import (
     PLAIN_KEY_TYPES,
     Catalog,
-    Compatibility,
     NamedType,
     ReferenceMode,
     SchemaReference,
@@ -21,6 +20,7 @@ from pipeline.catalog.model import (
     compose,
     subject_name,
 )
+from pipeline.compat import Level
 from pipeline.errors import SchemaLoadError, SchemaValidationError
 from pipeline.validation import Diagnostic, LintOptions, SchemaDocument, validate_files
 
@@ -196,10 +196,10 @@ class _Builder:
             tuple(topics),
         )
 
-    def subject(self, topic: TopicConfig, role: str, full_name: str, level: Compatibility) -> SubjectSpec:
+    def subject(self, topic: TopicConfig, role: str, full_name: str, level: Level) -> SubjectSpec:
         return self.spec(subject_name(topic.strategy, topic.name, role, full_name), full_name, level)
 
-    def spec(self, subject: str, full_name: str, level: Compatibility) -> SubjectSpec:
+    def spec(self, subject: str, full_name: str, level: Level) -> SubjectSpec:
         named = self.types[full_name]
         by_reference = self.config.references is ReferenceMode.SUBJECTS
         schema, kept = compose(self.types, full_name, keep=lambda _name: by_reference)
@@ -271,7 +271,7 @@ class _Builder:
                     )
 
 
-def _join(a: Compatibility, b: Compatibility) -> Compatibility:
+def _join(a: Level, b: Level) -> Level:
     """The weakest level that implies both."""
-    candidates = [level for level in Compatibility if level.implies(a) and level.implies(b)]
+    candidates = [level for level in Level if level.implies(a) and level.implies(b)]
     return min(candidates, key=lambda level: (len(level.directions), level.transitive))

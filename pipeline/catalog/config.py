@@ -12,7 +12,8 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from pipeline.avsc import is_legal_full_name
-from pipeline.catalog.model import PLAIN_KEY_TYPES, Compatibility, ReferenceMode, SubjectNameStrategy
+from pipeline.catalog.model import PLAIN_KEY_TYPES, ReferenceMode, SubjectNameStrategy
+from pipeline.compat import Level
 from pipeline.validation import Diagnostic, FieldNameStyle, LintOptions
 
 __all__ = ["CatalogConfig", "TopicConfig", "catalog_diagnostic", "parse_config"]
@@ -45,8 +46,8 @@ class TopicConfig:
     value: str
     key: str
     strategy: SubjectNameStrategy
-    compatibility: Compatibility
-    key_compatibility: Compatibility
+    compatibility: Level
+    key_compatibility: Level
     partitions: int
     replication_factor: int
     dlq: str
@@ -58,8 +59,8 @@ class CatalogConfig:
 
     references: ReferenceMode
     lint: LintOptions
-    default_compatibility: Compatibility
-    type_compatibility: Mapping[str, Compatibility]
+    default_compatibility: Level
+    type_compatibility: Mapping[str, Level]
     topics: tuple[TopicConfig, ...]
 
 
@@ -134,9 +135,7 @@ class _Reader:
         registry = self.table(data, ("registry",), _SECTIONS["registry"])
         lint = self.table(data, ("lint",), _SECTIONS["lint"])
 
-        default_level = self.enum(
-            ("defaults",), defaults, "compatibility", Compatibility, Compatibility.BACKWARD
-        )
+        default_level = self.enum(("defaults",), defaults, "compatibility", Level, Level.BACKWARD)
         default_strategy = self.enum(
             ("defaults",), defaults, "subject_name_strategy", SubjectNameStrategy, SubjectNameStrategy.TOPIC
         )
@@ -159,12 +158,12 @@ class _Reader:
             style = "snake_case"
         field_style: FieldNameStyle = style
 
-        types: dict[str, Compatibility] = {}
+        types: dict[str, Level] = {}
         for name in self.table(data, ("types",), set(data.get("types", {}) or {})):
             values = self.table(data, ("types", name), _TYPE_KEYS)
             if not is_legal_full_name(name):
                 self.report(("types", name), None, f"{name!r} is not an Avro full name")
-            types[name] = self.enum(("types", name), values, "compatibility", Compatibility, default_level)
+            types[name] = self.enum(("types", name), values, "compatibility", Level, default_level)
 
         topics = []
         for name in self.table(data, ("topics",), set(data.get("topics", {}) or {})):
@@ -189,7 +188,7 @@ class _Reader:
                     "nor the full name of an Avro type",
                 )
                 key = "string"
-            level = self.enum(table, values, "compatibility", Compatibility, default_level)
+            level = self.enum(table, values, "compatibility", Level, default_level)
             dlq = values.get("dlq", f"{name}.dlq")
             if not isinstance(dlq, str) or not _TOPIC_NAME.fullmatch(dlq) or dlq in (".", ".."):
                 self.report(table, "dlq", f"{dlq!r} is not a legal Kafka topic name")
@@ -203,7 +202,7 @@ class _Reader:
                         table, values, "subject_name_strategy", SubjectNameStrategy, default_strategy
                     ),
                     compatibility=level,
-                    key_compatibility=self.enum(table, values, "key_compatibility", Compatibility, level),
+                    key_compatibility=self.enum(table, values, "key_compatibility", Level, level),
                     partitions=self.whole(
                         table, values, "partitions", default_partitions, _positive, "a whole number ≥ 1"
                     ),

@@ -12,14 +12,14 @@ from typing import Any
 
 import fastavro
 
-from pipeline.avsc import NAMED_KINDS, PRIMITIVES, definition_namespace, resolve_name
+from pipeline.avro import NAMED_KINDS, PRIMITIVE_TYPES
+from pipeline.avsc import definition_namespace, resolve_name
 from pipeline.compat.levels import Level
 from pipeline.validation import LintOptions
 
 __all__ = [
     "PLAIN_KEY_TYPES",
     "Catalog",
-    "Compatibility",
     "NamedType",
     "ReferenceMode",
     "SchemaReference",
@@ -34,10 +34,6 @@ __all__ = [
 #: Keys that are not Avro: encoded as Kafka's standard serializers of the same name do (string: UTF-8;
 #: bytes: as is; int, long, float, double: big-endian). They have no subject.
 PLAIN_KEY_TYPES = ("string", "bytes", "int", "long", "float", "double")
-
-
-#: A subject's compatibility level: the checker's levels, named once (``pipeline.compat.Level``).
-Compatibility = Level
 
 
 class SubjectNameStrategy(StrEnum):
@@ -107,7 +103,7 @@ class SubjectSpec:
     subject: str
     full_name: str
     path: Path
-    compatibility: Compatibility
+    compatibility: Level
     text: str
     references: tuple[SchemaReference, ...]
     uses: tuple[NamedType, ...]
@@ -221,7 +217,7 @@ class _Composer:
         return out
 
     def rewrite_name(self, name: str, namespace: str) -> Any:
-        if name in PRIMITIVES:
+        if name in PRIMITIVE_TYPES:
             return name
         full = resolve_name(name, namespace, lambda n: n in self.types or n in self.written)
         if full not in self.types or full in self.written:

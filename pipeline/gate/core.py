@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.avro import parse_schema
-from pipeline.avsc import NAMED_KINDS, definition_namespace, walk_types
+from pipeline.avro import NAMED_KINDS, parse_schema
+from pipeline.avsc import definition_namespace, walk_types
 from pipeline.catalog import NamedType, SubjectSpec, compose
 from pipeline.compat import Level, check
 from pipeline.errors import SchemaLoadError

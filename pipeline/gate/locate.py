@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pipeline.avro import NAMED_KINDS
 from pipeline.avsc import (
-    NAMED_KINDS,
     JsonSyntaxError,
     NodePath,
     definition_namespace,

@@ -24,7 +24,6 @@ from typing import Literal, Protocol
 from pipeline.catalog import (
     Catalog,
     CatalogSources,
-    Compatibility,
     ReferenceMode,
     SubjectSpec,
     canonical_json,
@@ -52,13 +51,13 @@ class RegistryReader(Protocol):
         self, subject: str, text: str, references: Sequence[Reference]
     ) -> RegisteredVersion | None: ...
     def latest(self, subject: str) -> RegisteredVersion | None: ...
-    def effective_level(self, subject: str) -> Compatibility: ...
+    def effective_level(self, subject: str) -> Level: ...
     def check(
         self,
         subject: str,
         text: str,
         references: Sequence[Reference],
-        level: Compatibility,
+        level: Level,
         *,
         endpoint: Literal["latest", "versions"] | None = None,
     ) -> CompatibilityAnswer: ...
@@ -163,9 +162,7 @@ class _Online:
             else judge(replace(candidate, level=level), history, tip_is_candidate=False)
         )
         try:
-            answer = self.registry.check(
-                spec.subject, text, refs, Compatibility(level.value), endpoint="versions"
-            )
+            answer = self.registry.check(spec.subject, text, refs, Level(level.value), endpoint="versions")
         except RegistryUnavailableError:
             raise
         except RegistryError as exc:

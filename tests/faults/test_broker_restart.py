@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pipeline.errors import DeliveryError
 from pipeline.generated.orders import BINDING, Order, OrderStatus, open_orders_consumer, open_orders_producer
-from pipeline.producer import DeliveryError, DeliveryStats
+from pipeline.producer import DeliveryStats
 from pipeline.topic import Received
 from tests.faults.support import FaultStack, end_offsets, record_result
 

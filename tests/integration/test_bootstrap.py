@@ -23,8 +23,9 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from pipeline.bootstrap import RegistrationReport, Status, register_schemas
-from pipeline.catalog import Catalog, Compatibility, load_catalog
+from pipeline.catalog import Catalog, load_catalog
 from pipeline.cli import main
+from pipeline.compat import Level
 from pipeline.config import serde_config
 from pipeline.errors import ClusterUnavailableError
 from pipeline.provisioning import TopicStatus, ensure_topics
@@ -219,9 +220,9 @@ def test_compatibility_levels_read_back_equal_the_catalog(stack: StackHandle, co
     catalog = copy.load()
     register(stack, catalog)
     client = stack.registry_client()
-    levels = {s.subject: Compatibility(client.get_compatibility(s.subject)) for s in catalog.subjects}
+    levels = {s.subject: Level(client.get_compatibility(s.subject)) for s in catalog.subjects}
     assert levels == {s.subject: s.compatibility for s in catalog.subjects}
-    assert levels[copy.type(MONEY)] is Compatibility.FULL
+    assert levels[copy.type(MONEY)] is Level.FULL
 
 
 def test_a_shared_type_change_re_registers_its_users_against_the_new_version(

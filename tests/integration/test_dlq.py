@@ -190,7 +190,8 @@ def test_producer_side_violations_go_to_dlq_as_json(stack: StackHandle) -> None:
 
 def test_a_failed_dlq_write_commits_nothing_of_its_batch(stack: StackHandle) -> None:
     from pipeline.consumer import ConsumerLoop, DeadLetterPublisher, consumer_config
-    from pipeline.producer import DeliveryError, ReliableProducer, producer_config
+    from pipeline.errors import DeliveryError
+    from pipeline.producer import ReliableProducer, producer_config
 
     topic = stack.create_topic("dlqfail")
     producer = Producer(stack.kafka_config(**{"acks": "all"}))

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from pipeline.bootstrap import Status, register_schemas
-from pipeline.catalog import Catalog, Compatibility, load_catalog
+from pipeline.catalog import Catalog, load_catalog
+from pipeline.compat import Level
 from pipeline.errors import IncompatibleSchemaError, RegistryUnavailableError
 from pipeline.registry import CompatibilityAnswer, Reference, RegisteredVersion
 
@@ -22,7 +23,7 @@ BREAKS = "breaks_readers"  # a candidate whose text contains this is incompatibl
 @dataclass
 class FakeRegistry:
     subjects: dict[str, list[tuple[str, tuple[Reference, ...]]]] = field(default_factory=dict)
-    levels: dict[str, Compatibility] = field(default_factory=dict)
+    levels: dict[str, Level] = field(default_factory=dict)
     calls: list[tuple[str, Any]] = field(default_factory=list)
     fail_checks: bool = False
 
@@ -51,10 +52,10 @@ class FakeRegistry:
             return None
         return RegisteredVersion(subject, len(versions), self._id(*versions[-1]))
 
-    def level(self, subject: str) -> Compatibility | None:
+    def level(self, subject: str) -> Level | None:
         return self.levels.get(subject)
 
-    def set_level(self, subject: str, level: Compatibility) -> None:
+    def set_level(self, subject: str, level: Level) -> None:
         self.calls.append(("set_level", (subject, level)))
         self.levels[subject] = level
 
@@ -63,7 +64,7 @@ class FakeRegistry:
         self.levels.pop(subject, None)
 
     def check(
-        self, subject: str, text: str, references: Sequence[Reference], level: Compatibility
+        self, subject: str, text: str, references: Sequence[Reference], level: Level
     ) -> CompatibilityAnswer:
         self.calls.append(("check", (subject, text, tuple(references), level)))
         if self.fail_checks:
@@ -125,9 +126,9 @@ def test_first_run_registers_everything_in_order_with_versioned_references(tmp_p
     registered = [args for name, args in registry.calls if name == "register"]
     assert registered[1] == ("pay-value", (Reference("t.common.Money", "t.common.Money", 1),))
     assert registry.levels == {
-        "t.common.Money": Compatibility.FULL,
-        "pay-value": Compatibility.BACKWARD,
-        "order-value": Compatibility.BACKWARD,
+        "t.common.Money": Level.FULL,
+        "pay-value": Level.BACKWARD,
+        "order-value": Level.BACKWARD,
     }
     assert (
         report.ok and report.applied and report.registered == ("t.common.Money", "pay-value", "order-value")
@@ -156,7 +157,7 @@ def test_dry_run_reports_the_plan_and_writes_nothing(tmp_path: Path) -> None:
 def test_one_incompatible_subject_registers_nothing_and_restores_levels(tmp_path: Path) -> None:
     registry = FakeRegistry()
     register_schemas(catalog(tmp_path / "c"), registry)
-    registry.levels["order-value"] = Compatibility.FORWARD  # someone changed it by hand
+    registry.levels["order-value"] = Level.FORWARD  # someone changed it by hand
     registry.levels.pop("pay-value")  # and removed this one
     registry.calls.clear()
     money = [{"name": "units", "type": "long"}, {"name": "scale", "type": "int", "default": 2}]
@@ -169,7 +170,7 @@ def test_one_incompatible_subject_registers_nothing_and_restores_levels(tmp_path
     assert report.incompatible[0].reasons == ("pay-value: field breaks_readers has no default",)
     assert report.incompatible[0].compared_with == 1
     assert [name for name, _ in registry.writes() if name == "register"] == []
-    assert registry.levels == {"t.common.Money": Compatibility.FULL, "order-value": Compatibility.FORWARD}
+    assert registry.levels == {"t.common.Money": Level.FULL, "order-value": Level.FORWARD}
     assert ("clear_level", "pay-value") in registry.calls
     with pytest.raises(IncompatibleSchemaError, match="pay-value") as caught:
         report.raise_for_incompatible()
@@ -202,7 +203,7 @@ def test_a_shared_type_not_registered_yet_is_written_out_for_the_check(tmp_path:
     registry.subjects["pay-value"] = [(avsc("t.pay.Pay", {"name": "amount", "type": "long"}), ())]
     register_schemas(catalog(tmp_path / "c"), registry)
     _, text, refs, level = next(args for name, args in registry.calls if name == "check")
-    assert refs == () and level is Compatibility.BACKWARD
+    assert refs == () and level is Level.BACKWARD
     assert json.loads(text)["fields"][0]["type"]["name"] == "Money"
 
 
@@ -210,8 +211,8 @@ def test_a_registry_failure_during_checks_restores_levels(tmp_path: Path) -> Non
     registry = FakeRegistry()
     register_schemas(catalog(tmp_path / "c"), registry)
     registry.fail_checks = True
-    registry.levels["order-value"] = Compatibility.NONE
+    registry.levels["order-value"] = Level.NONE
     with pytest.raises(RegistryUnavailableError):
         register_schemas(catalog(tmp_path / "c", pay_extra="note"), registry)
-    assert registry.levels["order-value"] is Compatibility.NONE
+    assert registry.levels["order-value"] is Level.NONE
     assert len(registry.subjects["pay-value"]) == 1

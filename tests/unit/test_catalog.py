@@ -11,7 +11,6 @@ import fastavro
 import pytest
 
 from pipeline.catalog import (
-    Compatibility,
     ReferenceMode,
     SubjectNameStrategy,
     canonical_json,
@@ -21,6 +20,7 @@ from pipeline.catalog import (
     read_sources,
     subject_name,
 )
+from pipeline.compat import Level
 from pipeline.errors import SchemaLoadError, SchemaValidationError
 
 SHIPPED = Path(__file__).resolve().parents[2] / "schemas"
@@ -69,8 +69,8 @@ def test_shipped_catalog_registers_shared_types_first_and_references_them() -> N
         "com.example.common.Address",
         "com.example.common.Money",
     ]
-    assert catalog.subject("com.example.common.Money").compatibility is Compatibility.FULL
-    assert payments.value.compatibility is Compatibility.BACKWARD
+    assert catalog.subject("com.example.common.Money").compatibility is Level.FULL
+    assert payments.value.compatibility is Level.BACKWARD
     assert (payments.dlq, payments.partitions, payments.key, payments.key_type) == (
         "payments.dlq",
         3,
@@ -180,7 +180,7 @@ IMPLIES = [
 
 @pytest.mark.parametrize(("reason", "a", "b", "expected"), IMPLIES, ids=[row[0] for row in IMPLIES])
 def test_compatibility_implies(reason: str, a: str, b: str, expected: bool) -> None:
-    assert Compatibility(a).implies(Compatibility(b)) is expected, reason
+    assert Level(a).implies(Level(b)) is expected, reason
 
 
 # -- catalog file problems ---------------------------------------------------------------------------
@@ -380,8 +380,8 @@ def test_avro_keys_get_their_own_subject_and_level(tmp_path: Path) -> None:
     toml = '[topics.o]\nvalue = "t.o.Order"\nkey = "t.o.OrderKey"\nkey_compatibility = "FULL"\n'
     topic = load_catalog(write(tmp_path / "s", toml, ORDER, key)).topic("o")
     assert topic.key is not None and topic.key_type == "t.o.OrderKey"
-    assert (topic.key.subject, topic.key.compatibility) == ("o-key", Compatibility.FULL)
-    assert (topic.value.subject, topic.value.compatibility) == ("o-value", Compatibility.BACKWARD)
+    assert (topic.key.subject, topic.key.compatibility) == ("o-key", Level.FULL)
+    assert (topic.value.subject, topic.value.compatibility) == ("o-value", Level.BACKWARD)
 
 
 def test_record_strategy_topics_share_one_subject(tmp_path: Path) -> None:

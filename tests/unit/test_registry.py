@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from pipeline.catalog import Compatibility
+from pipeline.compat import Level
 from pipeline.config import RegistrySettings, Secret
 from pipeline.errors import RegistryError, RegistryUnavailableError
 from pipeline.registry import Reference, RegistryClient
@@ -49,7 +49,7 @@ def test_check_asks_latest_with_verbose_and_sends_references() -> None:
         return httpx.Response(200, json={"is_compatible": True})
 
     registry, _ = client(handle)
-    answer = registry.check("pay-value", '"x"', REFS, Compatibility.BACKWARD)
+    answer = registry.check("pay-value", '"x"', REFS, Level.BACKWARD)
     assert answer.compatible
     request = seen[0]
     assert request.url.path == "/apis/ccompat/v7/compatibility/subjects/pay-value/versions/latest"
@@ -67,14 +67,14 @@ def test_transitive_levels_check_against_every_version() -> None:
         return httpx.Response(200, json={"is_compatible": True})
 
     registry, _ = client(handle)
-    registry.check("a/b", '"x"', [], Compatibility.FULL_TRANSITIVE)
+    registry.check("a/b", '"x"', [], Level.FULL_TRANSITIVE)
     assert paths == ["/apis/ccompat/v7/compatibility/subjects/a%2Fb/versions"]
 
 
 def test_confluent_explanations_are_kept() -> None:
     body = {"is_compatible": False, "messages": ["READER_FIELD_MISSING_DEFAULT_VALUE at /fields/2"]}
     registry, _ = client(ccompat_only(httpx.Response(200, json=body)))
-    answer = registry.check("s", '"x"', [], Compatibility.BACKWARD)
+    answer = registry.check("s", '"x"', [], Level.BACKWARD)
     assert (answer.compatible, answer.messages) == (
         False,
         ("READER_FIELD_MISSING_DEFAULT_VALUE at /fields/2",),
@@ -85,7 +85,7 @@ def test_a_subject_without_versions_is_compatible() -> None:
     registry, _ = client(
         ccompat_only(httpx.Response(404, json={"error_code": 40401, "message": "not found"}))
     )
-    assert registry.check("s", '"x"', [], Compatibility.BACKWARD).compatible
+    assert registry.check("s", '"x"', [], Level.BACKWARD).compatible
 
 
 def test_transient_statuses_are_retried_with_growing_backoff() -> None:
@@ -93,7 +93,7 @@ def test_transient_statuses_are_retried_with_growing_backoff() -> None:
         [httpx.Response(503), httpx.Response(502), httpx.Response(200, json={"is_compatible": True})]
     )
     registry, slept = client(lambda request: next(answers))
-    assert registry.check("s", '"x"', [], Compatibility.BACKWARD).compatible
+    assert registry.check("s", '"x"', [], Level.BACKWARD).compatible
     assert slept == [pytest.approx(0.1), pytest.approx(0.2)]
 
 
@@ -106,7 +106,7 @@ def test_an_unreachable_registry_is_unavailable_after_every_attempt() -> None:
 
     registry, slept = client(refuse, basic_auth_user="svc", basic_auth_password=Secret("s3cret"))
     with pytest.raises(RegistryUnavailableError, match="is unreachable") as caught:
-        registry.check("s", '"x"', [], Compatibility.BACKWARD)
+        registry.check("s", '"x"', [], Level.BACKWARD)
     assert len(attempts) == 3 and len(slept) == 2
     assert "s3cret" not in str(caught.value)
 
@@ -114,7 +114,7 @@ def test_an_unreachable_registry_is_unavailable_after_every_attempt() -> None:
 def test_persistent_overload_is_unavailable_not_a_schema_problem() -> None:
     registry, _ = client(lambda request: httpx.Response(503, text="overloaded"))
     with pytest.raises(RegistryUnavailableError) as caught:
-        registry.check("s", '"x"', [], Compatibility.BACKWARD)
+        registry.check("s", '"x"', [], Level.BACKWARD)
     assert caught.value.status == 503
 
 
@@ -124,7 +124,7 @@ def test_rejected_credentials_are_named_but_never_shown() -> None:
         bearer_token=Secret("tok-123"),
     )
     with pytest.raises(RegistryError) as caught:
-        registry.check("s", '"x"', [], Compatibility.BACKWARD)
+        registry.check("s", '"x"', [], Level.BACKWARD)
     assert not isinstance(caught.value, RegistryUnavailableError)
     assert "SCHEMA_REGISTRY_BEARER_TOKEN" in str(caught.value) and "tok-123" not in str(caught.value)
 
@@ -137,10 +137,10 @@ def test_credentials_go_in_headers_and_out_of_the_shown_url() -> None:
         return httpx.Response(200, json={"is_compatible": True})
 
     registry, _ = client(handle, basic_auth_user="svc", basic_auth_password=Secret("s3cret"))
-    registry.check("s", '"x"', [], Compatibility.BACKWARD)
+    registry.check("s", '"x"', [], Level.BACKWARD)
     assert headers[0]["authorization"].startswith("Basic ")
     bearer, _ = client(handle, bearer_token=Secret("tok-123"))
-    bearer.check("s", '"x"', [], Compatibility.BACKWARD)
+    bearer.check("s", '"x"', [], Level.BACKWARD)
     assert headers[1]["authorization"] == "Bearer tok-123"
     hidden, _ = client(handle, url="http://svc:s3cret@registry.test:8081")
     assert hidden.url == "http://registry.test:8081"
@@ -152,7 +152,7 @@ def test_a_registry_without_references_is_told_to_use_inline() -> None:
     )
     assert registry.server == "Confluent-compatible registry"
     with pytest.raises(RegistryError, match='references = "inline"'):
-        registry.check("pay-value", '"x"', REFS, Compatibility.BACKWARD)
+        registry.check("pay-value", '"x"', REFS, Level.BACKWARD)
 
 
 def apicurio(ccompat: httpx.Response, dry_run: httpx.Response, seen: list[httpx.Request]) -> Handler:
@@ -178,7 +178,7 @@ def test_apicurio_422_on_references_falls_back_to_its_dry_run() -> None:
     seen: list[httpx.Request] = []
     ccompat = httpx.Response(422, json={"error_code": 42201, "message": "Invalid schema: Syntax violation"})
     registry, _ = client(apicurio(ccompat, httpx.Response(400, json=VIOLATION), seen))
-    answer = registry.check("pay-value", '"x"', REFS, Compatibility.BACKWARD)
+    answer = registry.check("pay-value", '"x"', REFS, Level.BACKWARD)
     assert (answer.compatible, answer.messages) == (False, ("merchant_id at /fields/7",))
     assert registry.server == "Apicurio Registry 3.3.3"
     dry_run = seen[-1]
@@ -191,25 +191,25 @@ def test_apicurio_422_on_references_falls_back_to_its_dry_run() -> None:
 def test_apicurio_dry_run_passing_means_compatible() -> None:
     ccompat = httpx.Response(422, json={"error_code": 42201, "message": "Invalid schema"})
     registry, _ = client(apicurio(ccompat, httpx.Response(200, json={"version": "2"}), []))
-    assert registry.check("pay-value", '"x"', REFS, Compatibility.BACKWARD).compatible
+    assert registry.check("pay-value", '"x"', REFS, Level.BACKWARD).compatible
 
 
 def test_apicurio_gives_no_reasons_so_its_dry_run_explains() -> None:
     ccompat = httpx.Response(200, json={"is_compatible": False})
     registry, _ = client(apicurio(ccompat, httpx.Response(409, json=VIOLATION), []))
-    answer = registry.check("s", '"x"', [], Compatibility.BACKWARD)
+    answer = registry.check("s", '"x"', [], Level.BACKWARD)
     assert (answer.compatible, answer.messages) == (False, ("merchant_id at /fields/7",))
 
 
 @pytest.mark.parametrize(
     ("endpoint", "level", "path"),
     [
-        (None, Compatibility.BACKWARD, "versions/latest"),  # by level: what registration compares
-        ("versions", Compatibility.BACKWARD, "versions"),  # the gate asks registration's own endpoint
-        ("latest", Compatibility.FULL_TRANSITIVE, "versions/latest"),  # explicit beats the level
+        (None, Level.BACKWARD, "versions/latest"),  # by level: what registration compares
+        ("versions", Level.BACKWARD, "versions"),  # the gate asks registration's own endpoint
+        ("latest", Level.FULL_TRANSITIVE, "versions/latest"),  # explicit beats the level
     ],
 )
-def test_check_endpoint_can_be_chosen(endpoint: str | None, level: Compatibility, path: str) -> None:
+def test_check_endpoint_can_be_chosen(endpoint: str | None, level: Level, path: str) -> None:
     seen: list[str] = []
 
     def handle(request: httpx.Request) -> httpx.Response:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.bootstrap import RegistrationReport, Status, SubjectResult
-from pipeline.catalog import Compatibility, load_catalog
+from pipeline.catalog import load_catalog
 from pipeline.cli import main
+from pipeline.compat import Level
 from pipeline.provisioning import TopicReport, TopicResult, TopicStatus
 from pipeline.schemas_cli import format_registration, format_topics
 
@@ -48,14 +49,14 @@ def test_registration_table_and_reasons() -> None:
     )
     report = RegistrationReport(
         (
-            SubjectResult(money, Status.UNCHANGED, 1, 7, Compatibility.FULL),
+            SubjectResult(money, Status.UNCHANGED, 1, 7, Level.FULL),
             SubjectResult(orders, Status.NEW, None, None, None),
             SubjectResult(
                 payments,
                 Status.INCOMPATIBLE,
                 None,
                 None,
-                Compatibility.BACKWARD,
+                Level.BACKWARD,
                 ("merchant_id at /fields/7",),
                 compared_with=2,
             ),
@@ -74,9 +75,7 @@ def test_registration_table_and_reasons() -> None:
 
 def test_unchanged_runs_say_so() -> None:
     money = load_catalog(SHIPPED).subject("com.example.common.Money")
-    report = RegistrationReport(
-        (SubjectResult(money, Status.UNCHANGED, 1, 7, Compatibility.FULL),), dry_run=True
-    )
+    report = RegistrationReport((SubjectResult(money, Status.UNCHANGED, 1, 7, Level.FULL),), dry_run=True)
     assert format_registration(report).splitlines()[-2:] == [
         "all 1 subjects unchanged.",
         "dry run: the registry was not changed.",
