@@ -3,15 +3,14 @@ description (what a generated module embeds) into a ready TopicProducer or Topic
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from pipeline.avro import Schema as AvroSchema
-from pipeline.config import Settings
-from pipeline.consumer import DeadLetterPublisher, consumer_config
-from pipeline.producer import ReliableProducer, producer_config
+from pipeline.config import ConsumerTuning, ProducerTuning, Settings, consumer_config, producer_config
+from pipeline.consumer import DeadLetterPublisher
+from pipeline.producer import ReliableProducer
 from pipeline.registry import OUTAGE_RETRY, Reference, RegisteredVersion, RegistryClient
 from pipeline.retry import RetryPolicy
 from pipeline.serde import AvroDecoder, AvroEncoder, SchemaResolver, parse
@@ -61,7 +60,6 @@ class TopicBinding:
     value: SchemaBinding
     dlq_topic: str
     key: SchemaBinding | None = None  # None: UTF-8 string keys
-    producer_overrides: Mapping[str, Any] = field(default_factory=dict)
     classes: Mapping[str, type] | None = None  # full name -> generated class; None: dicts and symbols
 
 
@@ -89,7 +87,7 @@ def open_producer(
     binding: TopicBinding,
     *,
     app: str | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    tuning: ProducerTuning | None = None,
     client: RegistryClient | None = None,
 ) -> TopicProducer[T]:
     """A TopicProducer for ``binding``. Looks up the schema id once (RegistryError if unregistered)."""
@@ -98,10 +96,8 @@ def open_producer(
     encoder = AvroEncoder(
         binding.value.parsed(), registered.schema_id, binding.value.subject, binding.classes
     )
-    producer = ReliableProducer(
-        producer_config(settings.kafka, {**binding.producer_overrides, **(overrides or {})})
-    )
-    dlq = DeadLetterPublisher(producer, lambda _topic: binding.dlq_topic, app=app or _app_name())
+    producer = ReliableProducer(producer_config(settings.kafka, tuning or settings.producer))
+    dlq = DeadLetterPublisher(producer, lambda _topic: binding.dlq_topic, app=app or settings.app_name)
     return TopicProducer(
         producer,
         binding.topic,
@@ -120,16 +116,16 @@ def open_consumer(
     retry: RetryPolicy | None = None,
     batch_size: int = 500,
     batch_timeout: float = 0.5,
-    overrides: Mapping[str, Any] | None = None,
+    tuning: ConsumerTuning | None = None,
     client: RegistryClient | None = None,
 ) -> TopicConsumer[T]:
     """A TopicConsumer for ``binding`` in ``group_id``, dead-lettering to the binding's DLQ topic."""
     resolver = SchemaResolver(client or registry_client(settings))
     decoder = value_decoder(binding, resolver)
-    dlq_producer = ReliableProducer(producer_config(settings.kafka, {"linger.ms": 5}))
+    dlq_producer = ReliableProducer(producer_config(settings.kafka, replace(settings.producer, linger_ms=5)))
     dlq = DeadLetterPublisher(dlq_producer, lambda _topic: binding.dlq_topic, consumer_group=group_id)
     return TopicConsumer(
-        consumer_config(settings.kafka, group_id, overrides),
+        consumer_config(settings.kafka, group_id, tuning or settings.consumer),
         binding.topic,
         decoder,
         key_codec=_key_codec(binding, resolver),
@@ -138,7 +134,3 @@ def open_consumer(
         batch_size=batch_size,
         batch_timeout=batch_timeout,
     )
-
-
-def _app_name() -> str:
-    return os.environ.get("PIPELINE_APP_NAME") or f"pipeline@{os.uname().nodename}"

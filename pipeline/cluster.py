@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipeline.config import Settings, load_settings
-from pipeline.stack import EmbeddedStack, StackConfig
+from pipeline.config import Settings, load_settings, load_stack_settings
+from pipeline.stack import EmbeddedStack
 
 __all__ = ["ensure_cluster"]
 
@@ -14,8 +14,8 @@ __all__ = ["ensure_cluster"]
 def ensure_cluster(progress: Callable[[str], None] = lambda _msg: None) -> Settings:
     """Settings for the named cluster; when none is named, bring the embedded stack up and return its
     addresses. Nothing is started locally when the environment names a cluster."""
-    stack_config = StackConfig.from_env()
-    settings = load_settings(embedded_defaults=(stack_config.bootstrap_servers, stack_config.registry_url))
+    stack = EmbeddedStack(load_stack_settings())
+    settings = load_settings(embedded_defaults=(stack.bootstrap_servers, stack.registry_url))
     if settings.embedded:
-        EmbeddedStack(stack_config).up(progress)
+        stack.up(progress)
     return settings

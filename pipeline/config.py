@@ -1,5 +1,6 @@
-"""Connection settings, read from the environment (or a TOML file) in one function and translated to
-librdkafka and Schema Registry client settings in one function each.
+"""Settings: read from the environment (or a TOML file) here and nowhere else, typed and frozen, and
+translated to librdkafka and client settings in one function each (the only code that knows their
+dotted keys).
 
 Environment (each overrides the same key in the file named by ``PIPELINE_CONFIG``, default
 ``./pipeline.toml`` when present)::
@@ -9,33 +10,49 @@ Environment (each overrides the same key in the file named by ``PIPELINE_CONFIG`
     KAFKA_SECURITY_PROTOCOL        PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
     KAFKA_SASL_MECHANISM           PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
     KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD
-    KAFKA_SSL_CA_LOCATION          CA bundle for the brokers
+    KAFKA_SSL_CA_LOCATION          CA bundle for the brokers (a file that must exist)
     SCHEMA_REGISTRY_BASIC_AUTH     user:password            (or SCHEMA_REGISTRY_USERNAME / _PASSWORD)
     SCHEMA_REGISTRY_BEARER_TOKEN   static bearer token
-    SCHEMA_REGISTRY_CA_LOCATION    CA bundle for the registry
+    SCHEMA_REGISTRY_CA_LOCATION    CA bundle for the registry (a file that must exist)
+    PIPELINE_PRODUCER_<SETTING>    a ProducerTuning field, e.g. PIPELINE_PRODUCER_LINGER_MS=50
+    PIPELINE_CONSUMER_<SETTING>    a ConsumerTuning field, e.g. PIPELINE_CONSUMER_SESSION_TIMEOUT_MS=10000
+    PIPELINE_APP_NAME              who produces, in dead letters (default pipeline@<host>)
+
+The embedded stack's own (``load_stack_settings``): ``PIPELINE_STACK_DIR``, ``PIPELINE_KAFKA_PORT``,
+``PIPELINE_CONTROLLER_PORT``, ``PIPELINE_REGISTRY_PORT``, ``PIPELINE_CACHE_DIR`` (else
+``$XDG_CACHE_HOME/avro-pipeline/stack``), ``PIPELINE_KAFKA_JAVA_HOME``, ``PIPELINE_REGISTRY_JAVA_HOME`` and
+``JAVA_HOME``. An unknown ``PIPELINE_PRODUCER_``/``PIPELINE_CONSUMER_`` setting, or a value that is not of
+its type, is a ConfigError naming the variable.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka.schema_registry import topic_subject_name_strategy
 
 from pipeline.errors import ConfigError
 
 __all__ = [
+    "ConsumerTuning",
     "KafkaSettings",
+    "ProducerTuning",
     "RegistrySettings",
     "Secret",
     "Settings",
+    "StackSettings",
+    "consumer_config",
     "deserializer_config",
     "librdkafka_config",
     "load_settings",
+    "load_stack_settings",
+    "producer_config",
     "registry_client_config",
     "serde_config",
 ]
@@ -88,13 +105,68 @@ class RegistrySettings:
 
 
 @dataclass(frozen=True)
+class ProducerTuning:
+    """How producers batch, compress and wait. ``acks=all`` and idempotence are not here: they are the
+    delivery guarantees, always on."""
+
+    linger_ms: int = 20
+    batch_size: int = 262144
+    compression: str = "lz4"
+    max_in_flight: int = 5
+    queue_max_messages: int = 200000
+    queue_max_kbytes: int = 262144
+    delivery_timeout_ms: int = 120000
+    message_max_bytes: int = 1000000
+
+
+@dataclass(frozen=True)
+class ConsumerTuning:
+    """How consumers fetch and how long the group waits for them. Offsets are never committed
+    automatically and assignment is cooperative-sticky: not tunable."""
+
+    session_timeout_ms: int = 45000
+    max_poll_interval_ms: int = 300000
+    queued_min_messages: int = 20000
+    fetch_queue_backoff_ms: int = 50
+    fetch_wait_max_ms: int = 100
+    fetch_min_bytes: int = 1
+    auto_offset_reset: str = "earliest"
+    group_instance_id: str | None = None  # static membership: a restart takes its place at once
+
+
+_COMPRESSIONS = {"none", "gzip", "snappy", "lz4", "zstd"}
+_OFFSET_RESETS = {"earliest", "latest", "error"}
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Where the cluster and registry are. ``embedded`` is true when nothing was named, so the
-    embedded stack supplies both."""
+    """Where the cluster and registry are, and how clients are tuned. ``embedded`` is true when nothing
+    was named, so the embedded stack supplies both."""
 
     kafka: KafkaSettings
     registry: RegistrySettings
     embedded: bool = field(default=False)
+    producer: ProducerTuning = field(default_factory=ProducerTuning)
+    consumer: ConsumerTuning = field(default_factory=ConsumerTuning)
+    app_name: str = field(default_factory=lambda: f"pipeline@{os.uname().nodename}")
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Where the embedded stack keeps its state, caches its artifacts and listens (all on 127.0.0.1),
+    and which Java homes were named for it."""
+
+    state_dir: Path = Path(".stack")
+    cache_dir: Path = Path.home() / ".cache" / "avro-pipeline" / "stack"
+    kafka_port: int = 9092
+    controller_port: int = 9093
+    registry_port: int = 8081
+    kafka_java_home: Path | None = None
+    registry_java_home: Path | None = None
+    java_home: Path | None = None
+    kafka_heap_mb: int = 768
+    registry_heap_mb: int = 512
+    start_timeout: float = 120.0
 
 
 _FILE_KEYS = {
@@ -189,6 +261,10 @@ def load_settings(
     if not registry_url.startswith(("http://", "https://")):
         raise ConfigError(f"SCHEMA_REGISTRY_URL={registry_url!r} must start with http:// or https://")
 
+    for name in ("KAFKA_SSL_CA_LOCATION", "SCHEMA_REGISTRY_CA_LOCATION"):
+        if values.get(name) and not Path(values[name]).is_file():
+            raise ConfigError(f"{name}={values[name]}: no such file; name a CA bundle (PEM) that exists")
+
     return Settings(
         kafka=KafkaSettings(
             bootstrap_servers=bootstrap,
@@ -206,7 +282,129 @@ def load_settings(
             ca_location=values.get("SCHEMA_REGISTRY_CA_LOCATION"),
         ),
         embedded=embedded,
+        producer=_tuning(ProducerTuning, "PIPELINE_PRODUCER_", env),
+        consumer=_tuning(ConsumerTuning, "PIPELINE_CONSUMER_", env),
+        app_name=env.get("PIPELINE_APP_NAME") or f"pipeline@{os.uname().nodename}",
     )
+
+
+_T = TypeVar("_T", ProducerTuning, ConsumerTuning)
+_GUARANTEES = {
+    "PIPELINE_PRODUCER_ACKS": "acks=all",
+    "PIPELINE_PRODUCER_ENABLE_IDEMPOTENCE": "idempotence",
+    "PIPELINE_CONSUMER_ENABLE_AUTO_COMMIT": "committing only what was processed",
+    "PIPELINE_CONSUMER_PARTITION_ASSIGNMENT_STRATEGY": "cooperative-sticky assignment",
+}
+
+
+def _tuning(kind: type[_T], prefix: str, env: Mapping[str, str]) -> _T:
+    """``kind`` from the ``prefix``ed variables: each names a field; unknown ones and ill-typed values
+    are refused, naming the variable."""
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    values: dict[str, Any] = {}
+    for name, raw in sorted(env.items()):
+        if not name.startswith(prefix) or raw == "":
+            continue
+        if name in _GUARANTEES:
+            raise ConfigError(f"{name}: {_GUARANTEES[name]} is a guarantee of this project, not a setting")
+        key = name[len(prefix) :].lower()
+        if key not in fields:
+            known = ", ".join(prefix + f.upper() for f in fields)
+            raise ConfigError(f"{name}: unknown setting; expected one of {known}")
+        default = getattr(kind(), key)
+        if isinstance(default, int) and not isinstance(default, bool):
+            try:
+                values[key] = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+            if values[key] < 0:
+                raise ConfigError(f"{name}={raw!r} must not be negative")
+        else:
+            values[key] = raw
+    tuning = kind(**values)
+    if isinstance(tuning, ProducerTuning) and tuning.compression not in _COMPRESSIONS:
+        raise ConfigError(
+            f"{prefix}COMPRESSION={tuning.compression!r}; expected one of {sorted(_COMPRESSIONS)}"
+        )
+    if isinstance(tuning, ConsumerTuning) and tuning.auto_offset_reset not in _OFFSET_RESETS:
+        raise ConfigError(
+            f"{prefix}AUTO_OFFSET_RESET={tuning.auto_offset_reset!r}; expected one of "
+            f"{sorted(_OFFSET_RESETS)}"
+        )
+    return tuning
+
+
+def load_stack_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> StackSettings:
+    """The embedded stack's settings from ``env`` (default ``os.environ``), then ``overrides`` (None
+    values ignored: the command line's unset flags)."""
+    env = os.environ if env is None else env
+
+    def port(name: str, default: int) -> int:
+        raw = env.get(name) or ""
+        if raw == "":
+            return default
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise ConfigError(f"{name}={raw!r} is not a port number (1 to 65535)")
+        return int(raw)
+
+    def home(name: str) -> Path | None:
+        return Path(env[name]) if env.get(name) else None
+
+    kafka_port = port("PIPELINE_KAFKA_PORT", 9092)
+    cache = env.get("PIPELINE_CACHE_DIR")
+    settings = StackSettings(
+        state_dir=Path(env.get("PIPELINE_STACK_DIR") or ".stack"),
+        cache_dir=Path(cache)
+        if cache
+        else Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "avro-pipeline" / "stack",
+        kafka_port=kafka_port,
+        controller_port=port("PIPELINE_CONTROLLER_PORT", kafka_port + 1),
+        registry_port=port("PIPELINE_REGISTRY_PORT", 8081),
+        kafka_java_home=home("PIPELINE_KAFKA_JAVA_HOME"),
+        registry_java_home=home("PIPELINE_REGISTRY_JAVA_HOME"),
+        java_home=home("JAVA_HOME"),
+    )
+    return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def producer_config(kafka: KafkaSettings, tuning: ProducerTuning) -> dict[str, Any]:
+    """librdkafka producer settings: the connection, the guarantees (acks=all, idempotence) and the
+    tuning."""
+    return {
+        **librdkafka_config(kafka),
+        "acks": "all",
+        "enable.idempotence": True,
+        "max.in.flight.requests.per.connection": tuning.max_in_flight,
+        "compression.type": tuning.compression,
+        "linger.ms": tuning.linger_ms,
+        "batch.size": tuning.batch_size,
+        "queue.buffering.max.messages": tuning.queue_max_messages,
+        "queue.buffering.max.kbytes": tuning.queue_max_kbytes,
+        "delivery.timeout.ms": tuning.delivery_timeout_ms,
+        "message.max.bytes": tuning.message_max_bytes,
+    }
+
+
+def consumer_config(kafka: KafkaSettings, group_id: str, tuning: ConsumerTuning) -> dict[str, Any]:
+    """librdkafka consumer settings: the connection, the group, the guarantees (no automatic commits,
+    cooperative-sticky assignment) and the tuning."""
+    conf: dict[str, Any] = {
+        **librdkafka_config(kafka),
+        "group.id": group_id,
+        "partition.assignment.strategy": "cooperative-sticky",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": tuning.auto_offset_reset,
+        "queued.min.messages": tuning.queued_min_messages,
+        "fetch.queue.backoff.ms": tuning.fetch_queue_backoff_ms,
+        "max.poll.interval.ms": tuning.max_poll_interval_ms,
+        "session.timeout.ms": tuning.session_timeout_ms,
+        "fetch.min.bytes": tuning.fetch_min_bytes,
+        "fetch.wait.max.ms": tuning.fetch_wait_max_ms,
+    }
+    if tuning.group_instance_id:
+        conf["group.instance.id"] = tuning.group_instance_id
+    return conf
 
 
 def librdkafka_config(kafka: KafkaSettings) -> dict[str, Any]:

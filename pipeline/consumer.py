@@ -24,46 +24,20 @@ from typing import Any, Generic, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from pipeline.config import KafkaSettings, librdkafka_config
 from pipeline.dlq import DeadLetter, dead_letter_headers
-from pipeline.errors import ConfigError, PipelineError, SchemaViolationError
+from pipeline.errors import PipelineError, SchemaViolationError
 from pipeline.producer import ReliableProducer
 from pipeline.retry import RetryPolicy
 
 __all__ = [
-    "CONSUMER_DEFAULTS",
     "ConsumerLoop",
     "ConsumerStats",
     "DeadLetterPublisher",
-    "consumer_config",
 ]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-CONSUMER_DEFAULTS: Mapping[str, Any] = {
-    "partition.assignment.strategy": "cooperative-sticky",
-    "enable.auto.commit": False,
-    "enable.auto.offset.store": False,
-    "auto.offset.reset": "earliest",
-    "queued.min.messages": 20000,
-    "fetch.queue.backoff.ms": 50,
-    "max.poll.interval.ms": 300000,
-    "session.timeout.ms": 45000,
-    "fetch.min.bytes": 1,
-    "fetch.wait.max.ms": 100,
-}
-
-
-def consumer_config(
-    kafka: KafkaSettings, group_id: str, overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """librdkafka consumer settings: connection, our defaults, then ``overrides``."""
-    conf = {**librdkafka_config(kafka), **CONSUMER_DEFAULTS, "group.id": group_id, **(overrides or {})}
-    if conf.get("enable.auto.commit"):
-        raise ConfigError("enable.auto.commit must stay off: the loop commits only what it processed")
-    return conf
 
 
 @dataclass

@@ -12,15 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from pipeline.config import Settings, librdkafka_config
+from pipeline.config import Settings, librdkafka_config, producer_config
 from pipeline.dlq import DeadLetter, json_to_datum, parse_dead_letter, split_headers
 from pipeline.errors import ClusterUnavailableError, ConfigError, SchemaViolationError
-from pipeline.producer import ReliableProducer, producer_config
+from pipeline.producer import ReliableProducer
 from pipeline.registry import RegistryClient
 from pipeline.serde import AvroEncoder, SchemaResolver
 
@@ -173,7 +173,7 @@ def replay(
             "auto.offset.reset": "earliest",
         }
     )
-    producer = ReliableProducer(producer_config(settings.kafka, {"linger.ms": 5}))
+    producer = ReliableProducer(producer_config(settings.kafka, replace(settings.producer, linger_ms=5)))
     resolver = SchemaResolver(registry)
     encoders: dict[str, AvroEncoder] = {}
     try:

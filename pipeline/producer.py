@@ -1,14 +1,10 @@
 """A reliably configured Kafka producer: delivery reports collected and surfaced, back-pressure on a
-full buffer, flush on close.
-
-Defaults are what a careful Kafka engineer sets: ``acks=all`` with idempotence (no loss, no duplicates
-on retry), lz4 batches with a short linger. Override them per use (``overrides``) or for every producer
-through the environment: ``PIPELINE_PRODUCER_LINGER_MS=50`` sets ``linger.ms``.
+full buffer, flush on close. Its settings are :func:`pipeline.config.producer_config`'s: ``acks=all`` with
+idempotence (no loss, no duplicates on retry), lz4 batches with a short linger (``ProducerTuning``).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,27 +12,9 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from pipeline.config import KafkaSettings, librdkafka_config
-from pipeline.errors import ConfigError, DeliveryError
+from pipeline.errors import DeliveryError
 
-__all__ = ["PRODUCER_DEFAULTS", "DeliveryStats", "ReliableProducer", "producer_config"]
-
-PRODUCER_DEFAULTS: Mapping[str, Any] = {
-    "acks": "all",
-    "enable.idempotence": True,
-    "max.in.flight.requests.per.connection": 5,
-    "compression.type": "lz4",
-    "linger.ms": 20,
-    "batch.size": 262144,
-    "queue.buffering.max.messages": 200000,
-    "queue.buffering.max.kbytes": 262144,
-    "delivery.timeout.ms": 120000,
-}
-
-# Settings that would quietly give up the guarantees above; refusing them beats a silent downgrade.
-_GUARANTEES = {"acks": "all", "enable.idempotence": True}
-
-_ENV_PREFIX = "PIPELINE_PRODUCER_"
+__all__ = ["DeliveryStats", "ReliableProducer"]
 
 
 @dataclass
@@ -51,37 +29,6 @@ class DeliveryStats:
     @property
     def in_flight(self) -> int:
         return self.produced - self.delivered - self.failed
-
-
-def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for name, raw in env.items():
-        if name.startswith(_ENV_PREFIX) and raw != "":
-            key = name[len(_ENV_PREFIX) :].lower().replace("_", ".")
-            value: Any = raw
-            if raw.lower() in ("true", "false"):
-                value = raw.lower() == "true"
-            elif raw.lstrip("-").isdigit():
-                value = int(raw)
-            overrides[key] = value
-    return overrides
-
-
-def producer_config(
-    kafka: KafkaSettings, overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """librdkafka producer settings: connection, our defaults, the environment, then ``overrides``.
-
-    Raises ConfigError for an override that would drop ``acks=all`` or idempotence."""
-    conf = {**librdkafka_config(kafka), **PRODUCER_DEFAULTS}
-    conf.update(_env_overrides(os.environ if env is None else env))
-    conf.update(overrides or {})
-    for key, required in _GUARANTEES.items():
-        if str(conf[key]).lower() not in {str(required).lower(), "-1"}:
-            raise ConfigError(
-                f"producer setting {key}={conf[key]!r} would drop delivery guarantees; keep {required}"
-            )
-    return conf
 
 
 class ReliableProducer:

@@ -73,13 +73,14 @@ class StackHandle:
 
 
 def _embedded() -> Iterator[StackHandle]:
-    from pipeline.stack import EmbeddedStack, StackConfig
+    from pipeline.config import load_stack_settings
+    from pipeline.stack import EmbeddedStack
 
-    stack = EmbeddedStack(StackConfig.from_env())
+    stack = EmbeddedStack(load_stack_settings())
     was_running = all(component.ready for component in stack.status())
     stack.up()
     yield StackHandle(
-        load_settings({}, embedded_defaults=(stack.config.bootstrap_servers, stack.config.registry_url)),
+        load_settings({}, embedded_defaults=(stack.bootstrap_servers, stack.registry_url)),
         "embedded",
     )
     if not was_running and os.environ.get("PIPELINE_KEEP_STACK") != "1":

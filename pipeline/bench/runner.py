@@ -47,11 +47,17 @@ from confluent_kafka.serialization import (
 from pipeline.bench.report import BenchReport, Machine, Sample, summarise
 from pipeline.binding import TopicBinding, open_consumer, open_producer, registry_client, value_decoder
 from pipeline.codec.convert import Converter
-from pipeline.config import Settings, librdkafka_config, registry_client_config, serde_config
-from pipeline.consumer import ConsumerStats, consumer_config
+from pipeline.config import (
+    Settings,
+    consumer_config,
+    librdkafka_config,
+    producer_config,
+    registry_client_config,
+    serde_config,
+)
+from pipeline.consumer import ConsumerStats
 from pipeline.errors import PipelineError
 from pipeline.generated.orders import BINDING, Order
-from pipeline.producer import producer_config
 from pipeline.registry import RegistryClient
 from pipeline.samples import SampleGenerator
 from pipeline.serde import AvroDecoder, AvroEncoder, SchemaResolver
@@ -394,7 +400,7 @@ def _decode_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
 
 
 def _produce_floor(fx: _Fixture, topic: str) -> tuple[int, float]:
-    producer = Producer(producer_config(fx.settings.kafka))
+    producer = Producer(producer_config(fx.settings.kafka, fx.settings.producer))
     producer.list_topics(topic, timeout=10)  # connected before the clock runs, as for the others
     produce = producer.produce
     begin = time.perf_counter()
@@ -417,7 +423,7 @@ def _produce_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
     serializer(fx.records[0], SerializationContext(topic, MessageField.VALUE))  # the id lookup, unclocked
     producer = SerializingProducer(
         {
-            **producer_config(fx.settings.kafka),
+            **producer_config(fx.settings.kafka, fx.settings.producer),
             "key.serializer": StringSerializer("utf_8"),
             "value.serializer": serializer,
         }
@@ -493,7 +499,9 @@ _FLOOR_CONSUMER = {"enable.auto.offset.store": True, "fetch.queue.backoff.ms": 1
 
 
 def _consume_floor(fx: _Fixture, topic: str, group: str) -> tuple[int, float]:
-    consumer = Consumer({**consumer_config(fx.settings.kafka, group), **_FLOOR_CONSUMER})
+    consumer = Consumer(
+        {**consumer_config(fx.settings.kafka, group, fx.settings.consumer), **_FLOOR_CONSUMER}
+    )
     consumer.subscribe([topic])
     clock, handled, expected = _Clock(), 0, len(fx.payloads)
     last = time.monotonic()
@@ -517,7 +525,7 @@ def _consume_floor(fx: _Fixture, topic: str, group: str) -> tuple[int, float]:
 def _consume_baseline(fx: _Fixture, topic: str, group: str) -> tuple[int, float]:
     consumer = DeserializingConsumer(
         {
-            **consumer_config(fx.settings.kafka, group),
+            **consumer_config(fx.settings.kafka, group, fx.settings.consumer),
             "enable.auto.offset.store": True,
             "key.deserializer": StringDeserializer("utf_8"),
             "value.deserializer": _deserializer(fx.client),

@@ -7,7 +7,6 @@ interrupted download is retried rather than half-used.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from pipeline.errors import ArtifactError, ToolMissingError
 
-__all__ = ["POM", "Artifacts", "default_cache_dir", "pinned_versions", "resolve"]
+__all__ = ["POM", "Artifacts", "pinned_versions", "resolve"]
 
 POM = Path(__file__).with_name("pom.xml")
 _NS = {"m": "http://maven.apache.org/POM/4.0.0"}
@@ -35,13 +34,6 @@ def pinned_versions(pom: Path = POM) -> dict[str, str]:
     }
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("PIPELINE_CACHE_DIR")
-    if base:
-        return Path(base)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "avro-pipeline" / "stack"
-
-
 @dataclass(frozen=True)
 class Artifacts:
     kafka_lib: Path  # a folder of jars: the broker's classpath
@@ -57,12 +49,11 @@ def _layout(cache: Path, versions: dict[str, str]) -> Artifacts:
     )
 
 
-def resolve(cache: Path | None = None, *, log: Path | None = None, pom: Path = POM) -> Artifacts:
+def resolve(cache: Path, *, log: Path | None = None, pom: Path = POM) -> Artifacts:
     """Make sure the pinned Kafka jars and Apicurio app are in ``cache``, running Maven if not.
 
     Raises ToolMissingError when Maven is needed but absent, ArtifactError when it fails.
     """
-    cache = cache or default_cache_dir()
     versions = pinned_versions(pom)
     artifacts = _layout(cache, versions)
     wanted = {"kafka": artifacts.kafka_lib, "registry": artifacts.registry_jar.parent}

@@ -6,14 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.stack.embedded import EmbeddedStack, StackConfig
+from pipeline.config import load_stack_settings
+from pipeline.stack.embedded import EmbeddedStack
 
 __all__ = ["register"]
 
 
 def _stack(args: argparse.Namespace) -> EmbeddedStack:
     return EmbeddedStack(
-        StackConfig.from_env(
+        load_stack_settings(
             state_dir=args.state_dir,
             kafka_port=args.kafka_port,
             controller_port=args.controller_port,

@@ -4,68 +4,31 @@ directory, started, reused, reported on and stopped by us alone."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from confluent_kafka.admin import AdminClient
 
-from pipeline.errors import ComponentFailedError, ConfigError, PortInUseError
+from pipeline.config import StackSettings, load_stack_settings
+from pipeline.errors import ComponentFailedError, PortInUseError
 from pipeline.stack import artifacts, kafka, registry
 from pipeline.stack.java import find_java
 from pipeline.stack.process import ManagedProcess, log_tail, port_is_open
 
-__all__ = ["ComponentStatus", "EmbeddedStack", "StackConfig"]
+__all__ = ["ComponentStatus", "EmbeddedStack", "bootstrap_servers", "registry_url"]
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
+def bootstrap_servers(settings: StackSettings) -> str:
+    return f"127.0.0.1:{settings.kafka_port}"
 
 
-@dataclass(frozen=True)
-class StackConfig:
-    """Where the embedded stack keeps its state and which ports it listens on (all on 127.0.0.1)."""
-
-    state_dir: Path = Path(".stack")
-    cache_dir: Path = field(default_factory=artifacts.default_cache_dir)
-    kafka_port: int = 9092
-    controller_port: int = 9093
-    registry_port: int = 8081
-    kafka_heap_mb: int = 768
-    registry_heap_mb: int = 512
-    start_timeout: float = 120.0
-
-    @classmethod
-    def from_env(cls, **overrides: object) -> StackConfig:
-        """Defaults overridden by PIPELINE_STACK_DIR, PIPELINE_KAFKA_PORT, PIPELINE_CONTROLLER_PORT,
-        PIPELINE_REGISTRY_PORT, then by ``overrides`` (None values ignored)."""
-        kafka_port = _int_env("PIPELINE_KAFKA_PORT", 9092)
-        config = cls(
-            state_dir=Path(os.environ.get("PIPELINE_STACK_DIR") or ".stack"),
-            kafka_port=kafka_port,
-            controller_port=_int_env("PIPELINE_CONTROLLER_PORT", kafka_port + 1),
-            registry_port=_int_env("PIPELINE_REGISTRY_PORT", 8081),
-        )
-        return replace(config, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
-
-    @property
-    def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
-
-    @property
-    def registry_url(self) -> str:
-        return f"http://127.0.0.1:{self.registry_port}{registry.CCOMPAT_PATH}"
+def registry_url(settings: StackSettings) -> str:
+    return f"http://127.0.0.1:{settings.registry_port}{registry.CCOMPAT_PATH}"
 
 
 @dataclass(frozen=True)
@@ -90,8 +53,10 @@ class EmbeddedStack:
     stops only the processes this state directory started and keeps their data unless ``purge``.
     """
 
-    def __init__(self, config: StackConfig | None = None) -> None:
-        self.config = config or StackConfig.from_env()
+    def __init__(self, config: StackSettings | None = None) -> None:
+        self.config = config or load_stack_settings()
+        self.bootstrap_servers = bootstrap_servers(self.config)
+        self.registry_url = registry_url(self.config)
         state = self.config.state_dir.resolve()
         self.state_dir = state
         self.kafka = ManagedProcess(
@@ -109,7 +74,7 @@ class EmbeddedStack:
         """The broker answers a metadata request."""
         if not port_is_open(self.config.kafka_port):
             return False
-        client = AdminClient({"bootstrap.servers": self.config.bootstrap_servers, "log_level": 0})
+        client = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
         try:
             metadata = client.list_topics(timeout=timeout)
         except Exception:
@@ -121,7 +86,7 @@ class EmbeddedStack:
         if not port_is_open(self.config.registry_port):
             return False
         try:
-            return httpx.get(f"{self.config.registry_url}/subjects", timeout=timeout).status_code == 200
+            return httpx.get(f"{self.registry_url}/subjects", timeout=timeout).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -130,11 +95,11 @@ class EmbeddedStack:
         return [
             ComponentStatus(
                 "kafka", kafka_pid, kafka_pid is not None and self.kafka_ready(),
-                self.config.bootstrap_servers, self.kafka.log_file,
+                self.bootstrap_servers, self.kafka.log_file,
             ),
             ComponentStatus(
                 "registry", registry_pid, registry_pid is not None and self.registry_ready(),
-                self.config.registry_url, self.registry.log_file,
+                self.registry_url, self.registry.log_file,
             ),
         ]  # fmt: skip
 
@@ -160,16 +125,23 @@ class EmbeddedStack:
         progress("resolving artifacts (Maven; cached after the first run)")
         resolved = artifacts.resolve(self.config.cache_dir, log=self.state_dir / "maven.log")
         timings["artifacts"] = time.monotonic() - started
-        kafka_java = find_java("Kafka", 17, "PIPELINE_KAFKA_JAVA_HOME")
-        registry_java = find_java("Apicurio Registry", 21, "PIPELINE_REGISTRY_JAVA_HOME")
+        config = self.config
+        kafka_java = find_java(
+            "Kafka", 17, "PIPELINE_KAFKA_JAVA_HOME", config.kafka_java_home, config.java_home
+        )
+        registry_java = find_java(
+            "Apicurio Registry",
+            21,
+            "PIPELINE_REGISTRY_JAVA_HOME",
+            config.registry_java_home,
+            config.java_home,
+        )
 
         if kafka_pid is None:
-            progress(f"starting Kafka {resolved.versions['kafka']} on {self.config.bootstrap_servers}")
+            progress(f"starting Kafka {resolved.versions['kafka']} on {self.bootstrap_servers}")
             self._start_kafka(kafka_java, resolved.kafka_lib)
         if registry_pid is None:
-            progress(
-                f"starting Apicurio Registry {resolved.versions['apicurio']} on {self.config.registry_url}"
-            )
+            progress(f"starting Apicurio Registry {resolved.versions['apicurio']} on {self.registry_url}")
             self._start_registry(registry_java, resolved.registry_jar)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -180,9 +152,7 @@ class EmbeddedStack:
             for name, future in zip(("kafka", "registry"), waits, strict=True):
                 timings[name] = future.result()
         (self.state_dir / "stack.json").write_text(
-            json.dumps(
-                {"bootstrap_servers": self.config.bootstrap_servers, "registry_url": self.config.registry_url}
-            )
+            json.dumps({"bootstrap_servers": self.bootstrap_servers, "registry_url": self.registry_url})
         )
         timings["total"] = time.monotonic() - started
         progress(f"stack ready in {timings['total']:.1f} s")
@@ -200,8 +170,8 @@ class EmbeddedStack:
     def env_exports(self) -> str:
         """Shell lines that point clients at this stack."""
         return (
-            f"export KAFKA_BOOTSTRAP_SERVERS={self.config.bootstrap_servers}\n"
-            f"export SCHEMA_REGISTRY_URL={self.config.registry_url}\n"
+            f"export KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers}\n"
+            f"export SCHEMA_REGISTRY_URL={self.registry_url}\n"
         )
 
     # -- internals ---------------------------------------------------------------------------

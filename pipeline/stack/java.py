@@ -1,14 +1,13 @@
 """Finding a Java runtime new enough for each component.
 
-Kafka 4 needs Java 17; Apicurio Registry 3.3 is compiled for Java 21. We look, in order, at the
-variable named for the component, ``JAVA_HOME``, the ``java`` on ``PATH``, then the JDKs installed side
-by side under ``/usr/lib/jvm`` (where Debian and the Temurin packages put them), and take the first
-that is new enough. Nothing is downloaded.
+Kafka 4 needs Java 17; Apicurio Registry 3.3 is compiled for Java 21. We look, in order, at the home
+named for the component (``PIPELINE_KAFKA_JAVA_HOME`` / ``PIPELINE_REGISTRY_JAVA_HOME``), ``JAVA_HOME``,
+the ``java`` on ``PATH``, then the JDKs installed side by side under ``/usr/lib/jvm`` (where Debian and
+the Temurin packages put them), and take the first that is new enough. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -35,11 +34,8 @@ def java_version(java: Path) -> int | None:
     return int(match.group(2)) if major == 1 and match.group(2) else major
 
 
-def _candidates(env_var: str) -> list[Path]:
-    found: list[Path] = []
-    for home in (os.environ.get(env_var), os.environ.get("JAVA_HOME")):
-        if home:
-            found.append(Path(home) / "bin" / "java")
+def _candidates(homes: tuple[Path | None, ...]) -> list[Path]:
+    found: list[Path] = [home / "bin" / "java" for home in homes if home is not None]
     on_path = shutil.which("java")
     if on_path:
         found.append(Path(on_path))
@@ -49,13 +45,14 @@ def _candidates(env_var: str) -> list[Path]:
     return [java for java in found if java.is_file()]
 
 
-def find_java(component: str, minimum: int, env_var: str) -> Path:
-    """A ``java`` executable of at least version ``minimum`` for ``component``.
+def find_java(component: str, minimum: int, env_var: str, *homes: Path | None) -> Path:
+    """A ``java`` executable of at least version ``minimum`` for ``component``, looking first in
+    ``homes`` (the one ``env_var`` named, then ``JAVA_HOME``).
 
     Raises ToolMissingError that says what to install (or which variable to set) when none is found.
     """
     seen: list[str] = []
-    for java in _candidates(env_var):
+    for java in _candidates(homes):
         version = java_version(java)
         seen.append(f"{java} ({version or 'unknown version'})")
         if version is not None and version >= minimum:

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from pipeline.binding import SchemaBinding, TopicBinding, open_consumer
-from pipeline.config import load_settings
+from pipeline.config import ConsumerTuning, load_settings
 from pipeline.topic import Received
 from tests.faults.support import EVENT_SCHEMA
 
@@ -28,10 +28,9 @@ def main(argv: list[str]) -> int:
     consumer = open_consumer(
         load_settings(),
         binding,
-        lambda datum: datum,
         spec["group"],
         batch_size=int(spec["batch_size"]),
-        overrides={"group.instance.id": spec["instance"], "session.timeout.ms": 10000},
+        tuning=ConsumerTuning(group_instance_id=spec["instance"], session_timeout_ms=10000),
     )
     work = float(spec["work_ms"]) / 1000
     with open(spec["out"], "a", encoding="utf-8") as out:

@@ -35,9 +35,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from pipeline.binding import SchemaBinding, TopicBinding, registry_client
-from pipeline.config import Settings, librdkafka_config, load_settings, registry_client_config
+from pipeline.config import Settings, StackSettings, librdkafka_config, load_settings, registry_client_config
 from pipeline.serde import AvroDecoder, SchemaResolver
-from pipeline.stack import EmbeddedStack, StackConfig
+from pipeline.stack import EmbeddedStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,10 +127,10 @@ def free_ports(count: int) -> list[int]:
         return [int(sock.getsockname()[1]) for sock in socks]
 
 
-def stack_config(state_dir: Path) -> StackConfig:
+def stack_config(state_dir: Path) -> StackSettings:
     """A second stack on free ports with small heaps, so the shared one on 9092/8081 is never touched."""
     kafka_port, controller_port, registry_port = free_ports(3)
-    return StackConfig(
+    return StackSettings(
         state_dir=state_dir,
         kafka_port=kafka_port,
         controller_port=controller_port,
@@ -153,8 +153,8 @@ class FaultStack:
 
     def env_overrides(self) -> dict[str, str]:
         return {
-            "KAFKA_BOOTSTRAP_SERVERS": self.stack.config.bootstrap_servers,
-            "SCHEMA_REGISTRY_URL": self.stack.config.registry_url,
+            "KAFKA_BOOTSTRAP_SERVERS": self.stack.bootstrap_servers,
+            "SCHEMA_REGISTRY_URL": self.stack.registry_url,
         }
 
     def subprocess_env(self) -> dict[str, str]:

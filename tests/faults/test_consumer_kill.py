@@ -196,7 +196,7 @@ def test_consumer_killed_at_random_moments(fault_stack: FaultStack, tmp_path: Pa
     n, rng = sizes.messages, random.Random(sizes.seed)
     binding = fault_stack.event_binding("kill", partitions=PARTITIONS)
     tag = fault_stack.unique("k")
-    with open_producer(fault_stack.settings, binding, lambda datum: datum) as producer:
+    with open_producer(fault_stack.settings, binding) as producer:
         for seq in range(n):
             producer.send(event(seq, tag), key=f"{tag}-{seq}")
     assert producer.producer.stats.delivered == n

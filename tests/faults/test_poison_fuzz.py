@@ -146,7 +146,6 @@ def test_poison_fuzz_every_poison_in_the_dlq_every_good_processed(fault_stack: F
     consumer = open_consumer(
         fault_stack.settings,
         binding,
-        lambda datum: datum,
         group,
         retry=RetryPolicy(max_attempts=2, initial_backoff=0.05),
     )

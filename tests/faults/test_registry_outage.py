@@ -106,13 +106,10 @@ def test_registry_outage_cached_schemas_keep_working_lookups_recover(fault_stack
     )
     tag = fault_stack.unique("ro")
 
-    def identity(datum: dict[str, Any]) -> dict[str, Any]:
-        return datum
-
-    cached = open_producer(settings, binding, identity)
-    v2_producer = open_producer(settings, binding_v2, identity)
+    cached = open_producer(settings, binding)
+    v2_producer = open_producer(settings, binding_v2)
     first, second = Processed(), Processed()
-    running = open_consumer(settings, binding, identity, fault_stack.unique("ro-running"), batch_size=100)
+    running = open_consumer(settings, binding, fault_stack.unique("ro-running"), batch_size=100)
     running_thread = _consume(running, first)
     for seq in range(WARM_UP):
         cached.send(event(seq, tag), key=f"{tag}-{seq}")
@@ -140,12 +137,12 @@ def test_registry_outage_cached_schemas_keep_working_lookups_recover(fault_stack
     for i in range(V2_MESSAGES):
         v2_producer.send({**event(V2_BASE + i, tag), "origin": "v2"}, key=f"{tag}-v2-{i}")
     v2_producer.flush()
-    fresh = open_consumer(settings, binding, identity, fault_stack.unique("ro-fresh"), batch_size=100)
+    fresh = open_consumer(settings, binding, fault_stack.unique("ro-fresh"), batch_size=100)
     fresh_thread = _consume(fresh, second)
     late: list[TopicProducer[dict[str, Any]]] = []
 
     def open_late_producer() -> None:
-        late.append(open_producer(settings, binding, identity))
+        late.append(open_producer(settings, binding))
 
     opener = Background(open_late_producer)
     opener.start()

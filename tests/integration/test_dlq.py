@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -189,9 +190,10 @@ def test_producer_side_violations_go_to_dlq_as_json(stack: StackHandle) -> None:
 
 
 def test_a_failed_dlq_write_commits_nothing_of_its_batch(stack: StackHandle) -> None:
-    from pipeline.consumer import ConsumerLoop, DeadLetterPublisher, consumer_config
+    from pipeline.config import consumer_config, producer_config
+    from pipeline.consumer import ConsumerLoop, DeadLetterPublisher
     from pipeline.errors import DeliveryError
-    from pipeline.producer import ReliableProducer, producer_config
+    from pipeline.producer import ReliableProducer
 
     topic = stack.create_topic("dlqfail")
     producer = Producer(stack.kafka_config(**{"acks": "all"}))
@@ -206,12 +208,14 @@ def test_a_failed_dlq_write_commits_nothing_of_its_batch(stack: StackHandle) -> 
     group = stack.unique("dlqfail-group")
     broken = DeadLetterPublisher(
         ReliableProducer(
-            producer_config(stack.settings.kafka, {"delivery.timeout.ms": 3000, "linger.ms": 5})
+            producer_config(
+                stack.settings.kafka, replace(stack.settings.producer, delivery_timeout_ms=3000, linger_ms=5)
+            )
         ),
         lambda _topic: stack.unique("no-such-dlq-topic"),  # auto-creation is off: the write fails
     )
     loop = ConsumerLoop(
-        consumer_config(stack.settings.kafka, group),
+        consumer_config(stack.settings.kafka, group, stack.settings.consumer),
         [topic],
         lambda msg: msg.value(),
         picky,
@@ -225,11 +229,14 @@ def test_a_failed_dlq_write_commits_nothing_of_its_batch(stack: StackHandle) -> 
 
     dlq_topic = stack.create_topic(f"{topic}.dlq")
     working = DeadLetterPublisher(
-        ReliableProducer(producer_config(stack.settings.kafka, {"linger.ms": 5})), lambda _topic: dlq_topic
+        ReliableProducer(
+            producer_config(stack.settings.kafka, replace(stack.settings.producer, linger_ms=5))
+        ),
+        lambda _topic: dlq_topic,
     )
     seen: list[bytes] = []
     ConsumerLoop(
-        consumer_config(stack.settings.kafka, group),
+        consumer_config(stack.settings.kafka, group, stack.settings.consumer),
         [topic],
         lambda msg: msg.value(),
         lambda value: seen.append(value) if value != b"bad" else picky(value),

@@ -15,9 +15,9 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from pipeline.config import deserializer_config, serde_config
+from pipeline.config import StackSettings, deserializer_config, serde_config
 from pipeline.errors import ComponentFailedError, PortInUseError
-from pipeline.stack import EmbeddedStack, StackConfig
+from pipeline.stack import EmbeddedStack
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +30,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _config(state_dir: Path) -> StackConfig:
-    return StackConfig(
+def _config(state_dir: Path) -> StackSettings:
+    return StackSettings(
         state_dir=state_dir,
         kafka_port=_free_port(),
         controller_port=_free_port(),
@@ -59,10 +59,10 @@ def test_up_reuses_restart_keeps_schemas_and_messages(second_stack: EmbeddedStac
     assert again["total"] < first["total"]
     assert "kafka" not in again, "a reused stack starts nothing"
 
-    kafka_conf = {"bootstrap.servers": stack.config.bootstrap_servers}
+    kafka_conf = {"bootstrap.servers": stack.bootstrap_servers}
     admin = AdminClient(kafka_conf)
     admin.create_topics([NewTopic("kept", num_partitions=1, replication_factor=1)])["kept"].result(30)
-    registry = SchemaRegistryClient({"url": stack.config.registry_url})
+    registry = SchemaRegistryClient({"url": stack.registry_url})
     schema_id = registry.register_schema("kept-value", Schema(SCHEMA, "AVRO"))
     value = AvroSerializer(registry, SCHEMA, conf=serde_config())(
         {"n": 42}, SerializationContext("kept", MessageField.VALUE)
@@ -76,7 +76,7 @@ def test_up_reuses_restart_keeps_schemas_and_messages(second_stack: EmbeddedStac
     assert stack.down() == [], "a second `down` has nothing of ours to stop"
 
     stack.up()
-    fresh = SchemaRegistryClient({"url": stack.config.registry_url})  # no cached schemas
+    fresh = SchemaRegistryClient({"url": stack.registry_url})  # no cached schemas
     assert fresh.get_schema(schema_id).schema_str is not None
     consumer = DeserializingConsumer(
         {

@@ -7,8 +7,11 @@ import pytest
 
 from pipeline.config import (
     Secret,
+    consumer_config,
     librdkafka_config,
     load_settings,
+    load_stack_settings,
+    producer_config,
     registry_client_config,
     serde_config,
 )
@@ -145,3 +148,68 @@ def test_deserializer_behaviour_is_pinned() -> None:
     conf = deserializer_config()
     assert conf["subject.name.strategy"].__name__ == "topic_subject_name_strategy"
     assert conf["use.latest.version"] is False
+
+
+# -- client tuning ---------------------------------------------------------------------------------
+
+KAFKA_ONLY = {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "SCHEMA_REGISTRY_URL": "http://r:8081"}
+
+
+def test_producers_keep_their_guarantees_and_take_typed_tuning() -> None:
+    settings = load_settings(
+        {**KAFKA_ONLY, "PIPELINE_PRODUCER_LINGER_MS": "50", "PIPELINE_PRODUCER_COMPRESSION": "zstd"}
+    )
+    conf = producer_config(settings.kafka, settings.producer)
+    assert conf["acks"] == "all" and conf["enable.idempotence"] is True
+    assert conf["linger.ms"] == 50 and conf["compression.type"] == "zstd"
+    assert conf["bootstrap.servers"] == "b:9092"
+
+
+def test_consumers_never_commit_on_their_own_and_take_static_membership() -> None:
+    settings = load_settings({**KAFKA_ONLY, "PIPELINE_CONSUMER_GROUP_INSTANCE_ID": "worker-1"})
+    conf = consumer_config(settings.kafka, "g", settings.consumer)
+    assert conf["enable.auto.commit"] is False and conf["enable.auto.offset.store"] is False
+    assert conf["partition.assignment.strategy"] == "cooperative-sticky"
+    assert conf["group.instance.id"] == "worker-1" and conf["group.id"] == "g"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("PIPELINE_PRODUCER_LINGER", "5", "PIPELINE_PRODUCER_LINGER: unknown setting; expected one of"),
+        ("PIPELINE_PRODUCER_LINGER_MS", "soon", "PIPELINE_PRODUCER_LINGER_MS='soon' is not a whole number"),
+        ("PIPELINE_PRODUCER_LINGER_MS", "-1", "must not be negative"),
+        ("PIPELINE_PRODUCER_ACKS", "1", "acks=all is a guarantee of this project, not a setting"),
+        ("PIPELINE_PRODUCER_ENABLE_IDEMPOTENCE", "false", "idempotence is a guarantee"),
+        ("PIPELINE_CONSUMER_ENABLE_AUTO_COMMIT", "true", "committing only what was processed is a guarantee"),
+        (
+            "PIPELINE_PRODUCER_COMPRESSION",
+            "brotli",
+            "PIPELINE_PRODUCER_COMPRESSION='brotli'; expected one of",
+        ),
+        ("PIPELINE_CONSUMER_AUTO_OFFSET_RESET", "middle", "expected one of"),
+        ("KAFKA_SSL_CA_LOCATION", "/no/such/ca.pem", "KAFKA_SSL_CA_LOCATION=/no/such/ca.pem: no such file"),
+        (
+            "SCHEMA_REGISTRY_CA_LOCATION",
+            "/no/such/ca.pem",
+            "SCHEMA_REGISTRY_CA_LOCATION=/no/such/ca.pem: no such",
+        ),
+    ],
+)
+def test_bad_tuning_is_one_sentence_naming_the_variable(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings({**KAFKA_ONLY, variable: value})
+
+
+def test_the_app_name_comes_from_the_environment() -> None:
+    assert load_settings({**KAFKA_ONLY, "PIPELINE_APP_NAME": "billing"}).app_name == "billing"
+    assert load_settings(KAFKA_ONLY).app_name.startswith("pipeline@")
+
+
+def test_stack_settings_come_from_the_environment_and_flags_win() -> None:
+    env = {"PIPELINE_STACK_DIR": "/tmp/s", "PIPELINE_KAFKA_PORT": "19092", "PIPELINE_CACHE_DIR": "/tmp/c"}
+    settings = load_stack_settings(env, registry_port=18081, kafka_port=None)
+    assert settings.state_dir == Path("/tmp/s") and settings.cache_dir == Path("/tmp/c")
+    assert (settings.kafka_port, settings.controller_port, settings.registry_port) == (19092, 19093, 18081)
+    with pytest.raises(ConfigError, match=r"PIPELINE_KAFKA_PORT='99999' is not a port number"):
+        load_stack_settings({"PIPELINE_KAFKA_PORT": "99999"})

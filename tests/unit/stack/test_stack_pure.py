@@ -77,15 +77,14 @@ def test_find_java_prefers_the_named_home_and_skips_old_ones(
 ) -> None:
     old = _fake_jdk(tmp_path, "old", "17.0.1")
     new = _fake_jdk(tmp_path, "new", "21.0.2")
-    monkeypatch.setenv("JAVA_HOME", str(old.parent.parent))
-    monkeypatch.setenv("PIPELINE_REGISTRY_JAVA_HOME", str(new.parent.parent))
-    assert find_java("Apicurio Registry", 21, "PIPELINE_REGISTRY_JAVA_HOME") == new
-    assert find_java("Kafka", 17, "PIPELINE_KAFKA_JAVA_HOME") == old
+    java_home, registry_home = old.parent.parent, new.parent.parent
+    assert find_java("Apicurio Registry", 21, "PIPELINE_REGISTRY_JAVA_HOME", registry_home, java_home) == new
+    assert find_java("Kafka", 17, "PIPELINE_KAFKA_JAVA_HOME", None, java_home) == old
 
 
 def test_missing_java_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "pipeline.stack.java._candidates", lambda _env: [_fake_jdk(tmp_path, "old", "11.0.2")]
+        "pipeline.stack.java._candidates", lambda _homes: [_fake_jdk(tmp_path, "old", "11.0.2")]
     )
     with pytest.raises(ToolMissingError, match=r"Apicurio Registry needs Java 21 or newer .*apt-get install"):
         find_java("Apicurio Registry", 21, "PIPELINE_REGISTRY_JAVA_HOME")
