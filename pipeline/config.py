@@ -21,13 +21,14 @@ Environment (each overrides the same key in the file named by ``PIPELINE_CONFIG`
 The embedded stack's own (``load_stack_settings``): ``PIPELINE_STACK_DIR``, ``PIPELINE_KAFKA_PORT``,
 ``PIPELINE_CONTROLLER_PORT``, ``PIPELINE_REGISTRY_PORT``, ``PIPELINE_CACHE_DIR`` (else
 ``$XDG_CACHE_HOME/avro-pipeline/stack``), ``PIPELINE_KAFKA_JAVA_HOME``, ``PIPELINE_REGISTRY_JAVA_HOME`` and
-``JAVA_HOME``. An unknown ``PIPELINE_PRODUCER_``/``PIPELINE_CONSUMER_`` setting, or a value that is not of
-its type, is a ConfigError naming the variable.
+``JAVA_HOME``; the three ports must differ. An unknown ``PIPELINE_PRODUCER_``/``PIPELINE_CONSUMER_``
+setting, or a value that is not of its type, is a ConfigError naming the variable.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ from confluent_kafka.schema_registry import topic_subject_name_strategy
 from pipeline.errors import ConfigError
 
 __all__ = [
+    "KAFKA_LOG",
     "ConsumerTuning",
     "KafkaSettings",
     "ProducerTuning",
@@ -47,6 +49,7 @@ __all__ = [
     "Secret",
     "Settings",
     "StackSettings",
+    "check_stack_ports",
     "consumer_config",
     "deserializer_config",
     "librdkafka_config",
@@ -334,23 +337,45 @@ def _tuning(kind: type[_T], prefix: str, env: Mapping[str, str]) -> _T:
     return tuning
 
 
+_STACK_PORTS = {  # field: (variable, flag)
+    "kafka_port": ("PIPELINE_KAFKA_PORT", "--kafka-port"),
+    "controller_port": ("PIPELINE_CONTROLLER_PORT", "--controller-port"),
+    "registry_port": ("PIPELINE_REGISTRY_PORT", "--registry-port"),
+}
+
+
 def load_stack_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> StackSettings:
     """The embedded stack's settings from ``env`` (default ``os.environ``), then ``overrides`` (None
-    values ignored: the command line's unset flags)."""
+    values ignored: the command line's unset flags). The controller's port defaults to Kafka's + 1;
+    ports that clash are a ConfigError naming the variables or flags that chose them."""
     env = os.environ if env is None else env
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    labels: dict[str, str] = {}
 
-    def port(name: str, default: int) -> int:
-        raw = env.get(name) or ""
-        if raw == "":
-            return default
-        if not raw.isdigit() or not 0 < int(raw) < 65536:
-            raise ConfigError(f"{name}={raw!r} is not a port number (1 to 65535)")
-        return int(raw)
+    def port(field: str, default: int, default_is: str) -> int:
+        variable, flag = _STACK_PORTS[field]
+        raw = env.get(variable) or ""
+        if field in overrides:
+            value = int(overrides.pop(field))
+            labels[field] = f"{flag} {value}"
+        elif raw:
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise ConfigError(f"{variable}={raw!r} is not a port number (1 to 65535)")
+            value, labels[field] = int(raw), f"{variable}={raw}"
+        else:
+            value, labels[field] = default, f"{variable} (unset: {default_is})"
+        return value
 
     def home(name: str) -> Path | None:
         return Path(env[name]) if env.get(name) else None
 
-    kafka_port = port("PIPELINE_KAFKA_PORT", 9092)
+    kafka_port = port("kafka_port", 9092, "9092")
+    controller_port = port("controller_port", kafka_port + 1, "the Kafka port + 1")
+    if controller_port > 65535:
+        raise ConfigError(
+            f"{labels['kafka_port']} leaves no port for the controller (the Kafka port + 1 by default); "
+            "set PIPELINE_CONTROLLER_PORT or --controller-port"
+        )
     cache = env.get("PIPELINE_CACHE_DIR")
     settings = StackSettings(
         state_dir=Path(env.get("PIPELINE_STACK_DIR") or ".stack"),
@@ -358,13 +383,34 @@ def load_stack_settings(env: Mapping[str, str] | None = None, **overrides: Any) 
         if cache
         else Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "avro-pipeline" / "stack",
         kafka_port=kafka_port,
-        controller_port=port("PIPELINE_CONTROLLER_PORT", kafka_port + 1),
-        registry_port=port("PIPELINE_REGISTRY_PORT", 8081),
+        controller_port=controller_port,
+        registry_port=port("registry_port", 8081, "8081"),
         kafka_java_home=home("PIPELINE_KAFKA_JAVA_HOME"),
         registry_java_home=home("PIPELINE_REGISTRY_JAVA_HOME"),
         java_home=home("JAVA_HOME"),
     )
-    return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    settings = dataclasses.replace(settings, **overrides)
+    check_stack_ports(settings, labels)
+    for name, folder in (("state", settings.state_dir), ("cache", settings.cache_dir)):
+        if folder.exists() and not folder.is_dir():
+            source = "PIPELINE_STACK_DIR or --state-dir" if name == "state" else "PIPELINE_CACHE_DIR"
+            raise ConfigError(f"the stack's {name} folder {folder} is a file, not a folder (set by {source})")
+    return settings
+
+
+def check_stack_ports(settings: StackSettings, labels: Mapping[str, str] | None = None) -> None:
+    """Kafka, its controller and the registry listen on three different ports; else a ConfigError
+    naming the two that clash by ``labels`` (field -> what set it), or by field name."""
+    seen: dict[int, str] = {}
+    for field_name in _STACK_PORTS:
+        port = getattr(settings, field_name)
+        label = (labels or {}).get(field_name, f"{field_name}={port}")
+        if port in seen:
+            raise ConfigError(
+                f"{seen[port]} and {label} name the same port {port}; Kafka, its controller and the "
+                "registry each need a port of their own"
+            )
+        seen[port] = label
 
 
 def producer_config(kafka: KafkaSettings, tuning: ProducerTuning) -> dict[str, Any]:
@@ -407,11 +453,16 @@ def consumer_config(kafka: KafkaSettings, group_id: str, tuning: ConsumerTuning)
     return conf
 
 
+#: Where librdkafka's own log lines go (never straight to the terminal).
+KAFKA_LOG = logging.getLogger("pipeline.librdkafka")
+
+
 def librdkafka_config(kafka: KafkaSettings) -> dict[str, Any]:
     """The connection part of a librdkafka configuration (the only place that knows its dotted keys)."""
     conf: dict[str, Any] = {
         "bootstrap.servers": kafka.bootstrap_servers,
         "security.protocol": kafka.security_protocol,
+        "logger": KAFKA_LOG,
     }
     if kafka.sasl_mechanism:
         conf["sasl.mechanism"] = kafka.sasl_mechanism

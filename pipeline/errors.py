@@ -24,6 +24,7 @@ concerned and say what was expected.
     └── SchemaViolationError        a record or message does not fit its schema (topic, partition, offset,
         │                           field path, cause); what the dead-letter queue records
         ├── InvalidRecordError      a record to produce does not fit its schema (producer side)
+        │   └── UnsendableRecordError   it fits, but no Kafka message can carry it (size, headers)
         ├── WireFormatError         the bytes are not in Confluent's wire format
         ├── UnknownSchemaError      the message names a schema id the registry does not know
         ├── SchemaMismatchError     the writer's schema cannot be read as the reader's
@@ -63,6 +64,7 @@ __all__ = [
     "ToolMissingError",
     "UnknownSchemaError",
     "UnrepresentableValueError",
+    "UnsendableRecordError",
     "WireFormatError",
 ]
 
@@ -189,6 +191,11 @@ class DeliveryError(PipelineError):
 
 class InvalidRecordError(SchemaViolationError):
     """A record to be produced does not fit its schema."""
+
+
+class UnsendableRecordError(InvalidRecordError):
+    """A record that fits its schema but cannot travel as a Kafka message: larger than the producer's
+    ``message.max.bytes``, or headers Kafka cannot carry."""
 
 
 class WireFormatError(SchemaViolationError):

@@ -19,7 +19,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from hypothesis import settings as hypothesis_settings
 
 from pipeline.config import Settings, librdkafka_config, load_settings, registry_client_config
-from pipeline.registry import RegistryClient
+from pipeline.registry.client import RegistryClient
 
 # CI runs the generative tests on a fixed seed (HYPOTHESIS_PROFILE=ci, set by .ci/run), so a red build
 # reproduces; everywhere else each run explores new examples.

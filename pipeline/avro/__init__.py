@@ -2,55 +2,10 @@
 of nodes (:mod:`pipeline.avro.model`), shared by the compatibility checker, the codec and the code
 generator. Pure."""
 
-from pipeline.avro.model import (
-    INT_MAX,
-    INT_MIN,
-    LOGICAL_TYPES,
-    LONG_MAX,
-    LONG_MIN,
-    NAMED_KINDS,
-    NO_DEFAULT,
-    PRIMITIVE_TYPES,
-    Array,
-    Enum,
-    Field,
-    Fixed,
-    Logical,
-    Map,
-    Name,
-    NamedSchema,
-    Primitive,
-    Record,
-    Schema,
-    Union,
-    describe,
-)
-from pipeline.avro.parsing import SchemaInput, load_json, logical_of, parse_schema
+from pipeline.avro import model, parsing
+from pipeline.avro.model import *  # noqa: F403 (the package's names are its modules' names)
+from pipeline.avro.parsing import *  # noqa: F403 (the package's names are its modules' names)
 
-__all__ = [
-    "INT_MAX",
-    "INT_MIN",
-    "LOGICAL_TYPES",
-    "LONG_MAX",
-    "LONG_MIN",
-    "NAMED_KINDS",
-    "NO_DEFAULT",
-    "PRIMITIVE_TYPES",
-    "Array",
-    "Enum",
-    "Field",
-    "Fixed",
-    "Logical",
-    "Map",
-    "Name",
-    "NamedSchema",
-    "Primitive",
-    "Record",
-    "Schema",
-    "SchemaInput",
-    "Union",
-    "describe",
-    "load_json",
-    "logical_of",
-    "parse_schema",
-]
+__all__: list[str] = []
+__all__ += model.__all__
+__all__ += parsing.__all__

@@ -55,7 +55,21 @@ from pipeline.avro.model import (
 )
 from pipeline.errors import SchemaLoadError
 
-__all__ = ["SchemaInput", "load_json", "logical_of", "parse_schema"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_NESTING",
+    "SchemaInput",
+    "load_json",
+    "logical_of",
+    "nesting_problem",
+    "parse_schema",
+]
+
+#: How deeply a schema's types may nest (each record, array, map and union is a level): the codec's
+#: own depth limit, far beyond any real contract, and well inside what every recursive step can take.
+MAX_NESTING = 128
+#: How deeply any JSON in a schema file may nest (defaults and custom properties included).
+MAX_JSON_DEPTH = 512
 
 SchemaInput = Mapping[str, Any] | Sequence[Any] | str
 """A schema as parsed JSON (object, union array, type name) or as JSON text."""
@@ -63,6 +77,38 @@ SchemaInput = Mapping[str, Any] | Sequence[Any] | str
 _INT_RANGE = range(INT_MIN, INT_MAX + 1)
 _LONG_RANGE = range(LONG_MIN, LONG_MAX + 1)
 _ORDERS = frozenset({"ASCENDING", "DESCENDING", "IGNORE"})
+
+
+def nesting_problem(value: Any) -> str | None:
+    """Why the schema JSON ``value`` nests too deeply to be taken, or None. Measured without recursion,
+    so that any input can be measured."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"its JSON nests more than {MAX_JSON_DEPTH} levels deep"
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    types: list[tuple[Any, int]] = [(value, 1)]
+    while types:
+        node, depth = types.pop()
+        if depth > MAX_NESTING:
+            return f"its types nest more than {MAX_NESTING} levels deep (records, arrays, maps and unions)"
+        if isinstance(node, list):
+            types.extend((branch, depth + 1) for branch in node)
+        elif isinstance(node, dict):
+            kind, fields = node.get("type"), node.get("fields")
+            if isinstance(kind, dict | list):
+                types.append((kind, depth))
+            elif kind in ("record", "error") and isinstance(fields, list):
+                types.extend((f.get("type"), depth + 1) for f in fields if isinstance(f, dict))
+            elif kind == "array":
+                types.append((node.get("items"), depth + 1))
+            elif kind == "map":
+                types.append((node.get("values"), depth + 1))
+    return None
 
 
 def load_json(value: SchemaInput, what: str) -> Any:
@@ -76,6 +122,8 @@ def load_json(value: SchemaInput, what: str) -> Any:
                 return json.loads(text)
             except json.JSONDecodeError as exc:
                 raise SchemaLoadError(f"{what}: not valid JSON: {exc}") from exc
+            except RecursionError:
+                raise SchemaLoadError(f"{what}: its JSON nests too deeply to read") from None
         return text
     return value
 
@@ -94,8 +142,12 @@ def parse_schema(
     when the JSON is not a valid Avro schema; the message says where and what was expected.
     """
     parser = _Parser(what, named_types or {}, validate_defaults)
+    node = load_json(value, what)
+    too_deep = nesting_problem(node)
+    if too_deep is not None:
+        raise SchemaLoadError(f"{what}: {too_deep}")
     try:
-        root = parser.parse(load_json(value, what), None, "")
+        root = parser.parse(node, None, "")
         root = parser.resolve_forward(root)
         parser.check_defaults()
     except RecursionError as exc:

@@ -62,7 +62,7 @@ from pipeline.errors import (
     UnrepresentableValueError,
 )
 
-__all__ = ["DecodeFunction", "EncodeFunction", "compile_decoder", "compile_encoder"]
+__all__ = ["DecodeFunction", "EncodeFunction", "compile_decoder", "compile_encoder", "default_bytes"]
 
 DecodeFunction = Callable[[bytes, int], tuple[Any, int]]
 """``decode(data, pos) -> (value, end)``: one value read from ``data`` starting at ``pos``."""
@@ -183,7 +183,9 @@ def _emit_long(emit: Callable[[str], None], target: str, indent: str, *, int32: 
 # -- encoders ------------------------------------------------------------------------------------
 
 
-class _Encoder:
+class _Writer:
+    """What the encoder and decoder compilers share: the source being written and the typed model."""
+
     def __init__(self, src: _Source, model: TypedModel | None) -> None:
         self.src = src
         self.model = model
@@ -194,6 +196,8 @@ class _Encoder:
     def typed(self, schema: Record | Enum) -> type | None:
         return None if self.model is None else self.model.get(schema.name.fullname)
 
+
+class _Encoder(_Writer):
     def write(self, schema: Schema, value: str, indent: str, blocks: int) -> None:
         """Lines that append ``value`` (a local name) written as ``schema``."""
         src, emit = self.src, self.emit
@@ -550,14 +554,7 @@ def _kind(schema: Schema) -> str:
     return "record" if isinstance(schema, Record) else schema.type
 
 
-class _Decoder:
-    def __init__(self, src: _Source, model: TypedModel | None) -> None:
-        self.src = src
-        self.model = model
-
-    def emit(self, line: str) -> None:
-        self.src.lines.append(line)
-
+class _Decoder(_Writer):
     # -- resolution (what Java's ResolvingGrammarGenerator decides) --------------------------------
 
     def top_error(self, writer: Schema, reader: Schema) -> bool:

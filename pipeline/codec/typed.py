@@ -14,7 +14,7 @@ dicts; enums without one are their symbols. Pure.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 __all__ = ["AVRO_NAME", "TypedModel", "attribute_names", "avro_name", "member_names"]
 
@@ -26,35 +26,30 @@ TypedModel = Mapping[str, type]
 
 def attribute_names(field_names: Sequence[str]) -> tuple[str, ...]:
     """The Python attribute for each Avro field name of one record, in order, all distinct."""
-    taken: set[str] = set()
-    out = []
-    for name in field_names:
-        if keyword.iskeyword(name):
-            name += "_"
-        elif name.startswith("__"):
-            name = "f" + name
-        while name in taken:
-            name += "_"
-        taken.add(name)
-        out.append(name)
-    return tuple(out)
+    return _distinct(
+        field_names,
+        lambda name: name + "_" if keyword.iskeyword(name) else "f" + name if name.startswith("__") else name,
+    )
 
 
 def member_names(symbols: Sequence[str]) -> tuple[str, ...]:
     """The Python enum member for each Avro symbol of one enum, in order, all distinct: a keyword or
     ``mro`` gets a ``_`` suffix, a symbol starting with ``_`` (which ``Enum`` reserves) an ``S`` prefix.
     Only the code generator names members; the codec goes by their values."""
+    return _distinct(
+        symbols,
+        lambda s: s + "_" if keyword.iskeyword(s) or s == "mro" else "S" + s if s.startswith("_") else s,
+    )
+
+
+def _distinct(names: Sequence[str], rename: Callable[[str], str]) -> tuple[str, ...]:
     taken: set[str] = set()
     out = []
-    for symbol in symbols:
-        if keyword.iskeyword(symbol) or symbol == "mro":
-            symbol += "_"
-        elif symbol.startswith("_"):
-            symbol = "S" + symbol
-        while symbol in taken:
-            symbol += "_"
-        taken.add(symbol)
-        out.append(symbol)
+    for name in map(rename, names):
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        out.append(name)
     return tuple(out)
 
 

@@ -31,7 +31,7 @@ import enum
 import math
 import struct
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from pipeline.avro import (
@@ -55,6 +55,7 @@ from pipeline.codec.typed import TypedModel, attribute_names, avro_name
 __all__ = [
     "MAX_DEPTH",
     "Problem",
+    "branch_value",
     "choose_branch",
     "converted",
     "default_value",
@@ -386,20 +387,3 @@ def _primitive_default(kind: str, value: Any) -> Any:
 
 def _fail(value: Any, kind: str) -> Any:
     raise ValueError(f"default {value!r} is not a {kind}")
-
-
-def from_default_factory(schema: Schema, default: Any, model: TypedModel | None) -> Callable[[], Any]:
-    """A function returning the field default's value: the same object each time when it is
-    immutable, a fresh one each time otherwise (a list, dict or record must not be shared)."""
-    value = default_value(schema, default, model)
-    if (
-        value is None
-        or type(value) in (bool, int, float, str, bytes, decimal.Decimal, uuid.UUID)
-        or isinstance(value, dt.date | dt.time | enum.Enum)
-    ):
-        return lambda: value
-    return lambda: default_value(schema, default, model)
-
-
-def mapping_of(model: TypedModel | None) -> Mapping[str, type]:
-    return model or {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.avro.model import Enum, Fixed, Primitive, Record, Schema, describe
+from pipeline.avro.model import Enum, Fixed, Primitive, Record, Schema, Union, describe
 from pipeline.compat.levels import Direction
 from pipeline.compat.resolution import Problem, Step
 from pipeline.compat.result import Incompatibility, Kind
@@ -32,9 +32,14 @@ def explain(
     # a cause's path is relative to the union that reported it
     location = location_of(reader_root, problem.path) if prefix is None else prefix + _suffix(problem.path)
     causes = tuple(explain(cause, reader_root, version, direction, location) for cause in problem.causes)
-    message = f"{location}: {_sentence(problem, version, direction)}"
-    if causes:
-        message += " [closest branch: " + " | ".join(cause.message for cause in causes) + "]"
+    if causes:  # the union has the branch, but it cannot read the value: its own problem is the fix
+        writer = f"version {version}" if direction is Direction.BACKWARD else "the new schema"
+        message = (
+            f"{location}: the union's branch of that name cannot read what {writer} writes, so fix the "
+            f"branch rather than adding one: {' | '.join(cause.message for cause in causes)}"
+        )
+    else:
+        message = f"{location}: {_sentence(problem, version, direction)}"
     return Incompatibility(problem.kind, location, version, direction, message, causes)
 
 
@@ -74,11 +79,17 @@ def _sentence(problem: Problem, version: int, direction: Direction) -> str:
         hint = _PROMOTION_HINT + ", and string to/from bytes" if promotable else "the types differ in kind"
         return f"{owner} type {describe(reader)} cannot read {_written(problem, writer_who)}; {hint}"
     if kind is Kind.MISSING_UNION_BRANCH:
-        hint = (
-            f"add a branch for {describe(writer)} to the union"
-            if backward
-            else f"keep the new schema writing only what {old}'s union reads"
-        )
+        renamed = _renamed_branch(reader, writer)
+        if renamed is not None and backward and isinstance(writer, Record | Enum | Fixed):
+            hint = (
+                f"the union's {renamed.type} {renamed.name.fullname} is the one it wrote under another "
+                f"name: keep the name {writer.name.fullname} or give {renamed.name.name} the alias "
+                f'"{writer.name.fullname}"'
+            )
+        elif backward:
+            hint = f"add a branch for {describe(writer)} to the union"
+        else:
+            hint = f"keep the new schema writing only what {old}'s union reads"
         return f"{owner} {describe(reader)} has no branch that reads {_written(problem, writer_who)}; {hint}"
     if kind is Kind.NAME_MISMATCH:
         assert isinstance(reader, Record | Enum | Fixed) and isinstance(writer, Record | Enum | Fixed)
@@ -110,3 +121,19 @@ def _written(problem: Problem, writer_who: str) -> str:
     if problem.path and problem.path[-1].kind == "branch":
         what += f" (a branch of {problem.path[-1].label})"
     return f"the {what} that {writer_who} writes"
+
+
+def _renamed_branch(reader: Schema, writer: Schema) -> Record | Enum | Fixed | None:
+    """The reader union's named branch of the writer's kind and simple name, when the writer's full name
+    differs: a namespace change, whose fix is an alias, not a new branch."""
+    if not isinstance(reader, Union) or not isinstance(writer, Record | Enum | Fixed):
+        return None
+    for branch in reader.branches:
+        if (
+            isinstance(branch, Record | Enum | Fixed)
+            and branch.type == writer.type
+            and branch.name.name == writer.name.name
+            and branch.name.fullname != writer.name.fullname
+        ):
+            return branch
+    return None

@@ -39,35 +39,36 @@ unknown ``--base``) or the registry fails.
 """
 
 from pipeline.gate.core import Candidate, PastVersion, judge, reconcile, resolve, schema_key
-from pipeline.gate.history import Commit, Revision, SchemaHistory, read_history
+from pipeline.gate.history import CatalogHistory, Commit, Snapshot, read_catalog_history
 from pipeline.gate.model import GateReport, Problem, RegistryView, Status, SubjectVerdict, Version
-from pipeline.gate.offline import check_against_git, verdicts_from_history
-from pipeline.gate.online import RegistryReader, check_against_registry
-from pipeline.gate.output import FORMATS, format_github, format_json, format_table
+from pipeline.gate.offline import check_against_git, subject_versions, verdicts_from_history
+from pipeline.gate.online import check_against_registry
+from pipeline.gate.output import FORMATS, format_failure, format_github, format_json, format_table
 
 __all__ = [
     "FORMATS",
     "Candidate",
+    "CatalogHistory",
     "Commit",
     "GateReport",
     "PastVersion",
     "Problem",
-    "RegistryReader",
     "RegistryView",
-    "Revision",
-    "SchemaHistory",
+    "Snapshot",
     "Status",
     "SubjectVerdict",
     "Version",
     "check_against_git",
     "check_against_registry",
+    "format_failure",
     "format_github",
     "format_json",
     "format_table",
     "judge",
-    "read_history",
+    "read_catalog_history",
     "reconcile",
     "resolve",
     "schema_key",
+    "subject_versions",
     "verdicts_from_history",
 ]

@@ -16,13 +16,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.avro import NAMED_KINDS, parse_schema
-from pipeline.avsc import definition_namespace, walk_types
-from pipeline.catalog import NamedType, SubjectSpec, compose
+from pipeline.avro import NAMED_KINDS, Array, Map, Record, Schema, Union, describe, parse_schema
 from pipeline.compat import Level, check
 from pipeline.errors import SchemaLoadError
 from pipeline.gate.locate import line_of_location
 from pipeline.gate.model import Problem, RegistryView, Status, SubjectVerdict, Version
+from pipeline.schema import NamedType, SubjectSpec, compose
+from pipeline.schema.avsc import definition_namespace, walk_types
 
 __all__ = ["Candidate", "PastVersion", "judge", "reconcile", "resolve", "schema_key"]
 
@@ -173,7 +173,51 @@ def judge(candidate: Candidate, history: Sequence[PastVersion], *, tip_is_candid
         for incompatibility in result.incompatibilities
     )
     status = Status.COMPATIBLE if result.compatible else Status.INCOMPATIBLE
-    return replace(base, status=status, checked=result.checked_versions, problems=problems)
+    meaning = _meaning_changes(
+        parse_schema(distinct[-1].schema, validate_defaults=False), parse_schema(candidate.schema)
+    )
+    notes = [*base.notes, *(f"{change} (than version {len(distinct)})" for change in meaning)]
+    return replace(
+        base, status=status, checked=result.checked_versions, problems=problems, notes=tuple(notes)
+    )
+
+
+def _meaning_changes(old: Schema, new: Schema) -> list[str]:
+    """Changes that registries accept, because they ignore logical types, but that change what the same
+    bytes mean: a decimal's scale (the same digits, 10^n times larger or smaller)."""
+    found: list[str] = []
+
+    def walk(a: Schema, b: Schema, path: str, seen: set[tuple[int, int]]) -> None:
+        if (id(a), id(b)) in seen:
+            return
+        seen.add((id(a), id(b)))
+        la, lb = getattr(a, "logical", None), getattr(b, "logical", None)
+        if la is not None and lb is not None and la.name == lb.name == "decimal" and la.scale != lb.scale:
+            factor = 10 ** abs(la.scale - lb.scale)
+            direction = "smaller" if lb.scale > la.scale else "larger"
+            found.append(
+                f"{path}: decimal scale {la.scale} -> {lb.scale}: registries allow it, but the same bytes "
+                f"now read {factor:,}x {direction}"
+            )
+        if isinstance(a, Record) and isinstance(b, Record):
+            fields = {f.name: f for f in a.fields}
+            for field in b.fields:
+                if field.name in fields:
+                    walk(fields[field.name].type, field.type, f"{path}.{field.name}", seen)
+        elif isinstance(a, Array) and isinstance(b, Array):
+            walk(a.items, b.items, f"{path}[]", seen)
+        elif isinstance(a, Map) and isinstance(b, Map):
+            walk(a.values, b.values, f"{path}{{}}", seen)
+        elif isinstance(a, Union) or isinstance(b, Union):
+            olds = a.branches if isinstance(a, Union) else (a,)
+            news = b.branches if isinstance(b, Union) else (b,)
+            for x in olds:
+                for y in news:
+                    if type(x) is type(y) and getattr(x, "name", None) == getattr(y, "name", None):
+                        walk(x, y, path, seen)
+
+    walk(old, new, new.name.name if isinstance(new, Record) else describe(new), set())
+    return found
 
 
 def reconcile(

@@ -1,12 +1,10 @@
-"""The schema files' committed history, read from git (the gate's only subprocess).
+"""The schema directory's committed history, read from git (the gate's only subprocess).
 
-For each candidate file, every commit on the *first-parent* chain up to a base revision that touched
-the schema directory or any name the file had, oldest first, with the file's text at that commit and
-the text of every ``<full name>.avsc`` in the schema directory then. Renames are followed, so a renamed
-or moved file keeps its history; copies are not (``git log --follow`` follows those too, and would
-give a new file the history of a similar one). First parents only: on a branch that merges pull
-requests, what landed is each merge, not the commits inside the pull request, just as a registry that
-registers on every push to the branch never saw those.
+Every commit on the *first-parent* chain up to a base revision that touched the schema directory,
+oldest first, with the text of ``catalog.toml`` and of every ``.avsc`` then: the gate follows each
+subject through whatever file and catalog it had (:mod:`pipeline.gate.offline`). First parents only: on
+a branch that merges pull requests, what landed is each merge, not the commits inside the pull request,
+just as a registry that registers on every push to the branch never saw those.
 
 A shallow clone has no complete history: reading one raises :class:`~pipeline.errors.HistoryError`
 rather than letting a truncated history pass a change it should fail.
@@ -15,13 +13,13 @@ rather than letting a truncated history pass a change it should fail.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.errors import HistoryError
 
-__all__ = ["Commit", "Revision", "SchemaHistory", "read_history"]
+__all__ = ["CatalogHistory", "Commit", "Snapshot", "read_catalog_history"]
 
 _UNSHALLOW_HINT = (
     "fetch the whole history (actions/checkout: `fetch-depth: 0`; or `git fetch --unshallow`), "
@@ -43,24 +41,23 @@ class Commit:
 
 
 @dataclass(frozen=True)
-class Revision:
-    """A candidate file as it was at ``commit``: its path then (repository-relative), its text, and the
-    text of each ``<full name>.avsc`` in the schema directory at that commit, by full name."""
+class Snapshot:
+    """The schema directory (``directory``, repository-relative) at ``commit``: ``catalog.toml`` and
+    every ``.avsc``, text by file name."""
 
     commit: Commit
-    path: str
-    text: str
-    types: Mapping[str, str]
+    directory: str
+    files: Mapping[str, str]
 
 
 @dataclass(frozen=True)
-class SchemaHistory:
-    """What :func:`read_history` found: the base as asked and as resolved (None: a repository without
-    commits), and each candidate file's revisions (keyed by the path as given), oldest first."""
+class CatalogHistory:
+    """The schema directory at every first-parent commit up to ``base`` that touched it, oldest first:
+    what the gate needs to follow each subject through whatever files and catalogs it had."""
 
     base: str
     commit: Commit | None
-    revisions: Mapping[str, tuple[Revision, ...]]
+    snapshots: tuple[Snapshot, ...]
 
     @property
     def label(self) -> str:
@@ -69,13 +66,12 @@ class SchemaHistory:
         return f"{self.base} ({self.commit.short})"
 
 
-def read_history(
-    schema_dir: Path, files: Sequence[Path], base: str | None = None, *, git: str = "git"
-) -> SchemaHistory:
-    """The history of ``files`` (in ``schema_dir``) on the first-parent chain of ``base`` (default
-    HEAD). A file never committed has no revisions. Raises HistoryError when ``schema_dir`` is not in a
-    git work tree, the clone is shallow, ``base`` names no commit, or git fails."""
-    return _Git(git, schema_dir).history(schema_dir, files, base)
+def read_catalog_history(schema_dir: Path, base: str | None = None, *, git: str = "git") -> CatalogHistory:
+    """Every committed state of ``schema_dir`` on the first-parent chain of ``base`` (default HEAD).
+    A commit with no schema directory, or a repository without commits, has no snapshot. Raises
+    HistoryError when ``schema_dir`` is not in a git work tree, the clone is shallow, ``base`` names no
+    commit, or git fails."""
+    return _Git(git, schema_dir).catalog_history(schema_dir, base)
 
 
 class _Git:
@@ -101,7 +97,8 @@ class _Git:
             raise HistoryError(f"git {args[0]} failed in {self.cwd}: {message}")
         return done.stdout if done.returncode == 0 else b""
 
-    def history(self, schema_dir: Path, files: Sequence[Path], base: str | None) -> SchemaHistory:
+    def resolve(self, schema_dir: Path, base: str | None) -> tuple[str, str | None]:
+        """``base`` as asked (default HEAD) and its commit (None: a repository without commits)."""
         if not schema_dir.is_dir():
             raise HistoryError(f"{schema_dir}: no such schema directory")
         top = self.run("rev-parse", "--show-toplevel", check=False).decode().strip()
@@ -114,82 +111,65 @@ class _Git:
         if self.run("rev-parse", "--is-shallow-repository").decode().strip() == "true":
             raise HistoryError(f"{top} is a shallow clone, so its history is incomplete; {_UNSHALLOW_HINT}")
         wanted = base or "HEAD"
-        sha = (
-            self.run("rev-parse", "--verify", "--quiet", f"{wanted}^{{commit}}", check=False).decode().strip()
-        )
+        sha = self.sha(wanted)
+        if base is None and sha:
+            branch_point = self.branch_point(sha)
+            if branch_point is not None:
+                wanted, sha = branch_point
         if not sha:
             if base is None and not self.run("rev-list", "-n1", "--all", check=False).strip():
-                return SchemaHistory(wanted, None, {str(file): () for file in files})
+                return wanted, None
             raise HistoryError(f"{wanted!r} names no commit in {top} (--base takes a branch, tag or commit)")
-        head = Commit(sha, self.run("log", "-1", "--format=%s", sha).decode("utf-8", "replace").strip())
+        return wanted, sha
+
+    def sha(self, revision: str) -> str:
+        return (
+            self.run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
+            .decode()
+            .strip()
+        )
+
+    def branch_point(self, head: str) -> tuple[str, str] | None:
+        """When HEAD is on a branch off the default branch, where it left it: the registry holds what
+        landed there, not the branch's own steps. None on the default branch, or when there is none."""
+        for name in ("origin/HEAD", "origin/main", "origin/master", "main", "master"):
+            tip = self.sha(name)
+            if not tip:
+                continue
+            if tip == head:
+                return None
+            point = self.run("merge-base", head, tip, check=False).decode().strip()
+            if not point or point == head:
+                return None
+            return f"the branch point with {name.removesuffix('/HEAD')}", point
+        return None
+
+    def commit(self, sha: str) -> Commit:
+        return Commit(sha, self.run("log", "-1", "--format=%s", sha).decode("utf-8", "replace").strip())
+
+    def catalog_history(self, schema_dir: Path, base: str | None) -> CatalogHistory:
+        wanted, sha = self.resolve(schema_dir, base)
+        if sha is None:
+            return CatalogHistory(wanted, None, ())
         directory = self.relative(schema_dir)
-        names = {str(file): self.names(sha, self.relative(file)) for file in files}
-        every_path = {path for entries in names.values() for _, path in entries}
-        chain = self.chain(sha, directory, every_path)
-        trees = {commit.sha: self.tree(commit.sha, directory, every_path) for commit in chain}
+        chain = self.chain(sha, directory, set())
+        trees = {commit.sha: self.tree(commit.sha, directory, set()) for commit in chain}
         texts = self.blobs({blob for tree in trees.values() for blob in tree.values()})
-        snapshots: dict[str, dict[str, str]] = {}
+        snapshots = []
         for commit in chain:
-            snapshots[commit.sha] = {
-                PurePosixPath(path).name.removesuffix(".avsc"): texts[blob]
+            files = {
+                PurePosixPath(path).name: texts[blob]
                 for path, blob in trees[commit.sha].items()
-                if str(PurePosixPath(path).parent) == directory and path.endswith(".avsc") and blob in texts
+                if str(PurePosixPath(path).parent) == directory and blob in texts
             }
-        revisions: dict[str, tuple[Revision, ...]] = {}
-        for file, entries in names.items():
-            path_at = dict(entries)
-            found: list[Revision] = []
-            path: str | None = None
-            for commit in chain:
-                path = path_at.get(commit.sha, path)
-                blob = trees[commit.sha].get(path) if path is not None else None
-                if path is not None and blob is not None and blob in texts:
-                    found.append(Revision(commit, path, texts[blob], snapshots[commit.sha]))
-            revisions[file] = tuple(found)
-        return SchemaHistory(wanted, head, revisions)
+            snapshots.append(Snapshot(commit, directory, files))
+        return CatalogHistory(wanted, self.commit(sha), tuple(snapshots))
 
     def relative(self, path: Path) -> str:
         try:
             return path.resolve().relative_to(self.cwd.resolve()).as_posix()
         except ValueError as exc:
             raise HistoryError(f"{path} is outside the git work tree at {self.cwd}") from exc
-
-    def names(self, sha: str, path: str) -> list[tuple[str, str]]:
-        """(commit, the file's path in that commit) for each first-parent commit up to ``sha`` that
-        touched it, newest first, following renames. Like ``git log --follow`` but renames only:
-        --follow also takes a *copy* for the file's origin, so a new file similar to an existing one
-        would borrow that file's history."""
-        entries: list[tuple[str, str]] = []
-        start, current = sha, path
-        while True:
-            out = self.run("log", "--first-parent", "--format=%H", start, "--", current).decode()
-            commits = out.split()
-            entries.extend((commit, current) for commit in commits)
-            if not commits:
-                return entries
-            created = commits[-1]  # the oldest commit with this name: did a rename create it?
-            parent = (
-                self.run("rev-parse", "--verify", "--quiet", f"{created}^1", check=False).decode().strip()
-            )
-            if not parent:
-                return entries
-            diff = self.run("diff", "-z", "--name-status", "-M", parent, created).decode(
-                "utf-8", "surrogateescape"
-            )
-            fields = diff.split("\0")
-            origin = None
-            index = 0
-            while index < len(fields) - 1:
-                status = fields[index]
-                if status.startswith(("R", "C")):
-                    if status.startswith("R") and fields[index + 2] == current:
-                        origin = fields[index + 1]
-                    index += 3
-                else:
-                    index += 2
-            if origin is None:
-                return entries
-            start, current = parent, origin
 
     def chain(self, sha: str, directory: str, paths: set[str]) -> list[Commit]:
         """First-parent commits up to ``sha`` that touched ``directory`` or any of ``paths``, oldest

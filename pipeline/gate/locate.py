@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from pipeline.avro import NAMED_KINDS
-from pipeline.avsc import (
+from pipeline.schema.avsc import (
     JsonSyntaxError,
     NodePath,
     definition_namespace,

@@ -2,7 +2,7 @@
 judged twice, by the registry's own compatibility endpoint and by the local checker.
 
 The candidate sent for a subject is the one ``pipeline schemas register`` would check (see
-:mod:`pipeline.bootstrap`): in ``references = "subjects"`` mode it refers to each shared type at the
+:mod:`pipeline.registry.register`): in ``references = "subjects"`` mode it refers to each shared type at the
 registered version holding the working tree's text, else at the latest registered version; a shared
 type not registered at all is written out. The local checker judges exactly that schema, with each
 reference resolved to the registry's text, against every registered version, each resolved with its
@@ -19,51 +19,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Literal, Protocol
 
-from pipeline.catalog import (
+from pipeline.compat import Level
+from pipeline.errors import RegistryError, RegistryUnavailableError
+from pipeline.gate.core import Candidate, PastVersion, judge, reconcile
+from pipeline.gate.model import GateReport, Status, SubjectVerdict
+from pipeline.registry.client import Reference, RegistryClient, StoredSchema
+from pipeline.schema import (
     Catalog,
     CatalogSources,
     ReferenceMode,
     SubjectSpec,
     canonical_json,
 )
-from pipeline.compat import Level
-from pipeline.errors import RegistryError, RegistryUnavailableError
-from pipeline.gate.core import Candidate, PastVersion, judge, reconcile, resolve
-from pipeline.gate.model import GateReport, Status, SubjectVerdict
-from pipeline.registry import CompatibilityAnswer, Reference, RegisteredVersion, StoredSchema
 
-__all__ = ["RegistryReader", "check_against_registry"]
+__all__ = ["check_against_registry"]
 
 
-class RegistryReader(Protocol):
-    """What the online gate asks of a registry (:class:`pipeline.registry.RegistryClient` is one).
-    Nothing here changes the registry."""
-
-    url: str
-
-    @property
-    def server(self) -> str: ...
-    def versions(self, subject: str) -> list[int]: ...
-    def schema(self, subject: str, version: int) -> StoredSchema: ...
-    def lookup(
-        self, subject: str, text: str, references: Sequence[Reference]
-    ) -> RegisteredVersion | None: ...
-    def latest(self, subject: str) -> RegisteredVersion | None: ...
-    def effective_level(self, subject: str) -> Level: ...
-    def check(
-        self,
-        subject: str,
-        text: str,
-        references: Sequence[Reference],
-        level: Level,
-        *,
-        endpoint: Literal["latest", "versions"] | None = None,
-    ) -> CompatibilityAnswer: ...
-
-
-def check_against_registry(catalog: Catalog, sources: CatalogSources, registry: RegistryReader) -> GateReport:
+def check_against_registry(catalog: Catalog, sources: CatalogSources, registry: RegistryClient) -> GateReport:
     """Judge every subject of ``catalog`` against ``registry`` (see the module docstring). Raises
     RegistryUnavailableError when the registry cannot be reached, and RegistryError when it fails
     while its versions are read."""
@@ -71,7 +44,7 @@ def check_against_registry(catalog: Catalog, sources: CatalogSources, registry: 
 
 
 class _Online:
-    def __init__(self, catalog: Catalog, sources: CatalogSources, registry: RegistryReader) -> None:
+    def __init__(self, catalog: Catalog, sources: CatalogSources, registry: RegistryClient) -> None:
         self.catalog = catalog
         self.sources = sources
         self.registry = registry
@@ -142,8 +115,10 @@ class _Online:
     def verdict(self, spec: SubjectSpec, found: dict[str, int | None]) -> SubjectVerdict:
         text, refs = self.sent(spec, found)
         file_text = self.sources.files.get(str(spec.path), "")
-        schema = resolve(text, self.referenced_texts(refs), what=f"the candidate for {spec.subject}")
-        candidate = Candidate.from_spec(spec, file_text, schema)
+        # The candidate is judged as the working tree resolves it: a shared type changed there makes
+        # every schema using it a new version, as registration will (the text sent to the registry's
+        # check refers to its registered version, which is all the registry can resolve).
+        candidate = Candidate.from_spec(spec, file_text)
         history = []
         for number in self.registry.versions(spec.subject):
             stored = self.version(spec.subject, number)

@@ -9,7 +9,13 @@ from typing import Any
 
 from pipeline.gate.model import GateReport, Problem, Status, SubjectVerdict
 
-__all__ = ["FORMATS", "format_github", "format_json", "format_table"]
+__all__ = [
+    "FORMATS",
+    "format_failure",
+    "format_github",
+    "format_json",
+    "format_table",
+]
 
 _HEADLINES = {
     Status.INCOMPATIBLE: "not {level}-compatible",
@@ -174,3 +180,13 @@ FORMATS: dict[str, Callable[[GateReport], str]] = {
     "json": format_json,
     "github": format_github,
 }
+
+
+def format_failure(kind: str, message: str) -> str:
+    """A gate that could not run (no history, no registry), in output format ``kind``, so that a tool
+    reading stdout sees the failure too: a JSON document, a workflow ``::error``, or the sentence."""
+    if kind == "json":
+        return json.dumps({"passed": False, "exit_code": 2, "error": message, "subjects": []}, indent=2)
+    if kind == "github":
+        return f"::error title={_escape_property('schema compatibility gate')}::{_escape_data(message)}"
+    return f"error: {message}"

@@ -22,6 +22,10 @@ __all__ = [
     "PaymentEvent",
     "PaymentMethod",
     "PaymentStatus",
+    "ShipmentCreated",
+    "ShipmentDelivered",
+    "ShipmentDispatched",
+    "ShipmentKey",
 ]
 
 
@@ -186,6 +190,67 @@ class CustomerEvent:
     """When it happened."""
 
 
+@dataclasses.dataclass(slots=True, kw_only=True)
+class ShipmentCreated:
+    """A shipment was created for an order."""
+
+    __avro_name__ = "com.example.shipments.ShipmentCreated"
+
+    order_id: str
+    """The order being shipped."""
+
+    destination: Address
+    """Where it goes."""
+
+    parcels: int
+    """How many parcels."""
+
+    created_at: datetime.datetime
+    """When it was created."""
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class ShipmentDispatched:
+    """A shipment left the warehouse."""
+
+    __avro_name__ = "com.example.shipments.ShipmentDispatched"
+
+    tracking_number: str
+    """The carrier's tracking number."""
+
+    expected_on: datetime.date
+    """Expected delivery date."""
+
+    dispatched_at: datetime.datetime
+    """When it left."""
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class ShipmentDelivered:
+    """A shipment reached its destination."""
+
+    __avro_name__ = "com.example.shipments.ShipmentDelivered"
+
+    signed_by: str | None = None
+    """Who signed for it, if anyone."""
+
+    delivered_at: datetime.datetime
+    """When it arrived."""
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class ShipmentKey:
+    """Identifies one shipment: every event of a shipment has this key, so its events stay in order on one partition."""
+
+    __avro_name__ = "com.example.shipments.ShipmentKey"
+
+    shipment_id: uuid.UUID
+    """Unique shipment identifier."""
+
+    carrier: str
+    """The carrier's code, e.g. DHL."""
+
+
 MODEL: dict[str, type] = {
     "com.example.orders.Order": Order,
     "com.example.orders.OrderStatus": OrderStatus,
@@ -196,4 +261,8 @@ MODEL: dict[str, type] = {
     "com.example.common.Address": Address,
     "com.example.customers.CustomerEvent": CustomerEvent,
     "com.example.customers.CustomerEventType": CustomerEventType,
+    "com.example.shipments.ShipmentCreated": ShipmentCreated,
+    "com.example.shipments.ShipmentDispatched": ShipmentDispatched,
+    "com.example.shipments.ShipmentDelivered": ShipmentDelivered,
+    "com.example.shipments.ShipmentKey": ShipmentKey,
 }

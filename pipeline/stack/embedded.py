@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from confluent_kafka.admin import AdminClient
 
-from pipeline.config import StackSettings, load_stack_settings
+from pipeline.config import StackSettings, check_stack_ports, load_stack_settings
 from pipeline.errors import ComponentFailedError, PortInUseError
 from pipeline.stack import artifacts, kafka, registry
 from pipeline.stack.java import find_java
@@ -106,10 +107,13 @@ class EmbeddedStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def up(self, progress: Callable[[str], None] = lambda _msg: None) -> dict[str, float]:
-        """Make both components run and answer. Returns seconds spent per phase.
+        """Make both components run and answer. Returns seconds spent per phase. When a component
+        fails to start, whatever this call started is stopped before the error is raised.
 
-        Raises ToolMissingError, ArtifactError, PortInUseError or ComponentFailedError.
+        Raises ConfigError (two components on one port), ToolMissingError, ArtifactError,
+        PortInUseError or ComponentFailedError.
         """
+        check_stack_ports(self.config)
         started = time.monotonic()
         timings: dict[str, float] = {}
         kafka_pid, registry_pid = self.kafka.pid(), self.registry.pid()
@@ -137,20 +141,22 @@ class EmbeddedStack:
             config.java_home,
         )
 
-        if kafka_pid is None:
-            progress(f"starting Kafka {resolved.versions['kafka']} on {self.bootstrap_servers}")
-            self._start_kafka(kafka_java, resolved.kafka_lib)
-        if registry_pid is None:
-            progress(f"starting Apicurio Registry {resolved.versions['apicurio']} on {self.registry_url}")
-            self._start_registry(registry_java, resolved.registry_jar)
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            waits = [
-                pool.submit(self._wait_ready, self.kafka, self.kafka_ready, started),
-                pool.submit(self._wait_ready, self.registry, self.registry_ready, started),
-            ]
-            for name, future in zip(("kafka", "registry"), waits, strict=True):
-                timings[name] = future.result()
+        ours: list[ManagedProcess] = []  # what this call started, to stop again if the stack fails
+        try:
+            if kafka_pid is None:
+                progress(f"starting Kafka {resolved.versions['kafka']} on {self.bootstrap_servers}")
+                ours.append(self.kafka)
+                self._start_kafka(kafka_java, resolved.kafka_lib)
+            if registry_pid is None:
+                progress(f"starting Apicurio Registry {resolved.versions['apicurio']} on {self.registry_url}")
+                ours.append(self.registry)
+                self._start_registry(registry_java, resolved.registry_jar)
+            timings.update(self._wait_all_ready(started))
+        except BaseException:
+            stopped = [proc.name for proc in reversed(ours) if proc.stop()]
+            if stopped:
+                progress(f"the stack did not come up: stopped {' and '.join(stopped)} again")
+            raise
         (self.state_dir / "stack.json").write_text(
             json.dumps({"bootstrap_servers": self.bootstrap_servers, "registry_url": self.registry_url})
         )
@@ -222,16 +228,40 @@ class EmbeddedStack:
         )
         self.registry.start(argv, cwd=home)
 
-    def _wait_ready(self, proc: ManagedProcess, ready: Callable[[], bool], started: float) -> float:
+    def _wait_all_ready(self, started: float) -> dict[str, float]:
+        """Wait for both components at once; the first to fail ends the wait (its error is raised)."""
+        give_up = threading.Event()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            waits = {
+                "kafka": pool.submit(self._wait_ready, self.kafka, self.kafka_ready, started, give_up),
+                "registry": pool.submit(
+                    self._wait_ready, self.registry, self.registry_ready, started, give_up
+                ),
+            }
+            try:
+                wait(waits.values(), return_when=FIRST_EXCEPTION)
+            finally:
+                give_up.set()
+        for future in waits.values():
+            error = future.exception()
+            if error is not None:
+                raise error
+        return {name: future.result() for name, future in waits.items()}
+
+    def _wait_ready(
+        self, proc: ManagedProcess, ready: Callable[[], bool], started: float, give_up: threading.Event
+    ) -> float:
         deadline = started + self.config.start_timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not give_up.is_set():
             if proc.pid() is None:
                 raise ComponentFailedError(
                     proc.name, "exited during start", str(proc.log_file), log_tail(proc.log_file)
                 )
             if ready():
                 return time.monotonic() - started
-            time.sleep(0.25)
+            give_up.wait(0.25)
+        if give_up.is_set():
+            return time.monotonic() - started  # the other component failed: no verdict on this one
         proc.stop()
         raise ComponentFailedError(
             proc.name,

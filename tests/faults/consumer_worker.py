@@ -16,9 +16,9 @@ import sys
 import time
 from typing import Any
 
-from pipeline.binding import SchemaBinding, TopicBinding, open_consumer
 from pipeline.config import ConsumerTuning, load_settings
-from pipeline.topic import Received
+from pipeline.kafka.binding import SchemaBinding, TopicBinding, open_consumer
+from pipeline.kafka.typed import Received
 from tests.faults.support import EVENT_SCHEMA
 
 

@@ -64,7 +64,15 @@ def _bad_schemas(d: dict[str, Any]) -> str:
     )
 
 
+def _registry_killed(d: dict[str, Any]) -> str:
+    return (
+        f"{d['kills']} kill -9 of the registry under registration load; messages = acknowledged "
+        f"registrations, lost = not found unchanged after a restart; ids reused: {d['ids_reused']}"
+    )
+
+
 _NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "registry killed": _registry_killed,
     "consumer killed": _consumer_killed,
     "broker restart": _broker_restart,
     "registry outage": _registry_outage,

@@ -34,9 +34,9 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from pipeline.binding import SchemaBinding, TopicBinding, registry_client
 from pipeline.config import Settings, StackSettings, librdkafka_config, load_settings, registry_client_config
-from pipeline.serde import AvroDecoder, SchemaResolver
+from pipeline.kafka.binding import SchemaBinding, TopicBinding, registry_client
+from pipeline.registry.serde import AvroDecoder, SchemaResolver
 from pipeline.stack import EmbeddedStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -119,7 +119,7 @@ DEFECTS = [
 
 def _register(fault_stack: FaultStack, catalog: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "schemas", "register", "--catalog", str(catalog)],
+        [sys.executable, "-m", "pipeline.cli", "schemas", "register", "--schemas", str(catalog)],
         cwd=REPO_ROOT,
         env=fault_stack.subprocess_env(),
         capture_output=True,

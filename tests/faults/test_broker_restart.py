@@ -16,8 +16,8 @@ import pytest
 
 from pipeline.errors import DeliveryError
 from pipeline.generated.orders import BINDING, Order, OrderStatus, open_orders_consumer, open_orders_producer
-from pipeline.producer import DeliveryStats
-from pipeline.topic import Received
+from pipeline.kafka.producer import DeliveryStats
+from pipeline.kafka.typed import Received
 from tests.faults.support import FaultStack, end_offsets, record_result
 
 pytestmark = pytest.mark.fault

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.binding import TopicBinding, open_producer
+from pipeline.kafka.binding import TopicBinding, open_producer
 from tests.faults.support import (
     REPO_ROOT,
     FaultStack,

@@ -22,12 +22,12 @@ import pytest
 from confluent_kafka import Message, Producer
 from confluent_kafka.schema_registry import Schema
 
-from pipeline import wire
-from pipeline.binding import open_consumer
-from pipeline.dlq import parse_dead_letter, split_headers
+from pipeline.codec import wire
+from pipeline.dlq.envelope import parse_dead_letter, split_headers
+from pipeline.kafka.binding import open_consumer
+from pipeline.kafka.typed import Received
+from pipeline.registry.serde import AvroEncoder, parse
 from pipeline.retry import RetryPolicy
-from pipeline.serde import AvroEncoder, parse
-from pipeline.topic import Received
 from tests.faults.support import (
     EVENT_SCHEMA,
     FaultStack,

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from confluent_kafka.schema_registry import Schema
 
-from pipeline.binding import SchemaBinding, TopicBinding, open_consumer, open_producer
-from pipeline.topic import Received, TopicConsumer, TopicProducer
+from pipeline.kafka.binding import SchemaBinding, TopicBinding, open_consumer, open_producer
+from pipeline.kafka.typed import Received, TopicConsumer, TopicProducer
 from tests.faults.support import EVENT_SCHEMA_V2, FaultStack, end_offsets, event, record_result
 
 pytestmark = pytest.mark.fault

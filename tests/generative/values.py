@@ -17,6 +17,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from pipeline.avro import (
@@ -34,7 +35,7 @@ from pipeline.avro import (
     Union,
 )
 from pipeline.codec.typed import AVRO_NAME, TypedModel, attribute_names, member_names
-from pipeline.codec.values import converted, type_name
+from pipeline.codec.values import converted, problem, type_name
 
 _INTS = st.integers(INT_MIN, INT_MAX) | st.sampled_from(
     [0, 1, -1, 63, 64, -64, -65, INT_MIN, INT_MAX, 127, 128]
@@ -128,7 +129,10 @@ class _Drawer:
             value = self.value(branch, depth + 1)
             takes_dicts = [b for b in schema.branches if isinstance(b, Record | Map) and not self.typed(b)]
             if branch in takes_dicts and len(takes_dicts) > 1:
-                return (type_name(branch), value)  # a generic dict names its branch, as fastavro takes it
+                value = (type_name(branch), value)  # a generic dict names its branch, as fastavro takes it
+            # A value another branch claims first (a Decimal of one decimal branch, when an earlier one
+            # has another scale) is no value of the union: Avro Java's resolveUnion refuses it too.
+            assume(problem(schema, value, self.model) is None)
             return value
         assert isinstance(schema, Record)
         fields = {f.name: self.value(f.type, depth + 1) for f in schema.fields}

@@ -8,7 +8,7 @@ from typing import Any
 from confluent_kafka import Consumer, Message
 from confluent_kafka.schema_registry import Schema
 
-from pipeline.binding import SchemaBinding, TopicBinding
+from pipeline.kafka.binding import SchemaBinding, TopicBinding
 from tests.conftest import StackHandle
 
 EVENT_SCHEMA = json.dumps(

@@ -6,8 +6,8 @@ import json
 import sys
 import time
 
-from pipeline.binding import SchemaBinding, TopicBinding, open_consumer
 from pipeline.config import load_settings
+from pipeline.kafka.binding import SchemaBinding, TopicBinding, open_consumer
 from tests.integration.pipelines import EVENT_SCHEMA
 
 

@@ -22,14 +22,14 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from pipeline.bootstrap import RegistrationReport, Status, register_schemas
-from pipeline.catalog import Catalog, load_catalog
 from pipeline.cli import main
 from pipeline.compat import Level
 from pipeline.config import serde_config
 from pipeline.errors import ClusterUnavailableError
-from pipeline.provisioning import TopicStatus, ensure_topics
-from pipeline.registry import RegistryClient
+from pipeline.kafka.topics import TopicStatus, ensure_topics
+from pipeline.registry.client import RegistryClient
+from pipeline.registry.register import RegistrationReport, Status, register_schemas
+from pipeline.schema import Catalog, load_catalog
 from tests.conftest import StackHandle
 
 pytestmark = pytest.mark.integration
@@ -101,6 +101,12 @@ def _clean_up(stack: StackHandle, catalog: Catalog, tag: str) -> None:
             future.result(timeout=30)
 
 
+def _shipment_subjects(copy: CatalogCopy) -> list[str]:
+    """The shipments topic's subjects: a type each (TopicRecordNameStrategy), the key last."""
+    names = ("ShipmentCreated", "ShipmentDispatched", "ShipmentDelivered", "ShipmentKey")
+    return [f"{copy.topic('shipments')}-{copy.type(f'com.example.shipments.{name}')}" for name in names]
+
+
 def register(stack: StackHandle, catalog: Catalog, *, dry_run: bool = False) -> RegistrationReport:
     with RegistryClient(stack.settings.registry) as registry:
         return register_schemas(catalog, registry, dry_run=dry_run)
@@ -126,6 +132,7 @@ def test_first_run_registers_every_subject_with_references(stack: StackHandle, c
         (f"{copy.topic('orders')}-value", Status.NEW, 1),
         (f"{copy.topic('payments')}-value", Status.NEW, 1),
         (f"{copy.topic('customers')}-value", Status.NEW, 1),
+        *((subject, Status.NEW, 1) for subject in _shipment_subjects(copy)),
     ]
     payments = catalog.topic(copy.topic("payments")).value
     latest = stack.registry_client().get_latest_version(payments.subject)
@@ -167,9 +174,9 @@ def test_second_run_is_unchanged_with_no_new_versions(
     catalog = copy.load()
     first = register(stack, catalog)
     before = versions(stack, catalog)
-    assert run_cli(monkeypatch, stack, "schemas", "register", "--catalog", str(copy.root)) == 0
+    assert run_cli(monkeypatch, stack, "schemas", "register", "--schemas", str(copy.root)) == 0
     out = capsys.readouterr().out
-    assert "all 5 subjects unchanged." in out
+    assert "all 9 subjects unchanged." in out
     for result in first.results:
         assert re.search(
             rf"^{re.escape(result.subject)}\s+1\s+{result.schema_id}\s+\S+\s+unchanged$", out, re.M
@@ -180,9 +187,9 @@ def test_second_run_is_unchanged_with_no_new_versions(
 def test_dry_run_leaves_the_registry_untouched(
     stack: StackHandle, copy: CatalogCopy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(monkeypatch, stack, "bootstrap", "--dry-run", "--catalog", str(copy.root)) == 0
+    assert run_cli(monkeypatch, stack, "bootstrap", "--dry-run", "--schemas", str(copy.root)) == 0
     out = capsys.readouterr().out
-    assert "would register 5 of 5 subjects" in out and "dry run: the registry was not changed." in out
+    assert "would register 9 of 9 subjects" in out and "dry run: the registry was not changed." in out
     assert "absent (would be created)" in out
     assert not [s for s in stack.registry_client().get_subjects() if copy.suffix in s]
     assert not [t for t in stack.admin().list_topics(timeout=10).topics if copy.suffix in t]
@@ -204,12 +211,17 @@ def test_an_incompatible_edit_registers_nothing_and_names_subject_and_reason(
     orders = f"[topics.{copy.topic('orders')}]"
     copy.edit_catalog(orders, f'{orders}\ncompatibility = "FORWARD"')  # a level change, to be undone
 
-    assert run_cli(monkeypatch, stack, "schemas", "register", "--catalog", str(copy.root)) == 1
+    assert run_cli(monkeypatch, stack, "schemas", "register", "--schemas", str(copy.root)) == 1
     out = capsys.readouterr().out
     payments = f"{copy.topic('payments')}-value"
     assert re.search(rf"^{re.escape(payments)}\s+-\s+-\s+BACKWARD\s+incompatible$", out, re.M)
     assert f"{payments} (" in out and "is not BACKWARD-compatible with version 1:" in out
-    assert "merchant_id" in out  # the registry's reason names the field
+    # the checker's sentence, as `schemas check` gives it: file, line, field and what to do
+    payment_file = copy.root / f"{copy.type(PAYMENT)}.avsc"
+    assert re.search(
+        rf"{re.escape(str(payment_file))}:\d+: PaymentEvent\.merchant_id: field merchant_id has no default",
+        out,
+    )
     assert "nothing was registered" in out
     assert versions(stack, catalog) == before
     client = stack.registry_client()
@@ -239,6 +251,7 @@ def test_a_shared_type_change_re_registers_its_users_against_the_new_version(
         f"{copy.topic('orders')}-value": (Status.UNCHANGED, 1),
         f"{copy.topic('payments')}-value": (Status.NEW, 2),
         f"{copy.topic('customers')}-value": (Status.NEW, 2),
+        **{s: (Status.UNCHANGED, 1) for s in _shipment_subjects(copy)},  # Address only, which is unchanged
     }
     latest = stack.registry_client().get_latest_version(f"{copy.topic('payments')}-value")
     assert {r.name: r.version for r in latest.schema.references}[copy.type(MONEY)] == 2
@@ -252,7 +265,8 @@ def test_inline_mode_registers_whole_schemas_without_shared_subjects(
     catalog = copy.load()
     report = register(stack, catalog)
     assert [r.subject for r in report.results] == [
-        f"{copy.topic(t)}-value" for t in ("orders", "payments", "customers")
+        *(f"{copy.topic(t)}-value" for t in ("orders", "payments", "customers")),
+        *_shipment_subjects(copy),
     ]
     client = stack.registry_client()
     latest = client.get_latest_version(f"{copy.topic('payments')}-value")
@@ -264,7 +278,7 @@ def test_inline_mode_registers_whole_schemas_without_shared_subjects(
 def test_bootstrap_creates_topics_and_dlqs_and_reports_partition_drift(
     stack: StackHandle, copy: CatalogCopy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(monkeypatch, stack, "bootstrap", "--catalog", str(copy.root)) == 0
+    assert run_cli(monkeypatch, stack, "bootstrap", "--schemas", str(copy.root)) == 0
     catalog = copy.load()
     topics = stack.admin().list_topics(timeout=10).topics
     for topic in catalog.topics:
@@ -272,14 +286,14 @@ def test_bootstrap_creates_topics_and_dlqs_and_reports_partition_drift(
         assert len(topics[topic.dlq].partitions) == 3 and topic.dlq == f"{topic.name}.dlq"
 
     again = ensure_topics(catalog, stack.admin())
-    assert {r.status for r in again.results} == {TopicStatus.EXISTS} and len(again.results) == 6
+    assert {r.status for r in again.results} == {TopicStatus.EXISTS} and len(again.results) == 8
 
     orders = f"[topics.{copy.topic('orders')}]"
     copy.edit_catalog(orders, f"{orders}\npartitions = 4")
     capsys.readouterr()
-    assert run_cli(monkeypatch, stack, "bootstrap", "--catalog", str(copy.root)) == 1
+    assert run_cli(monkeypatch, stack, "bootstrap", "--schemas", str(copy.root)) == 1
     out = capsys.readouterr().out
-    assert "all 5 subjects unchanged." in out
+    assert "all 9 subjects unchanged." in out
     name = copy.topic("orders")
     assert re.search(
         rf"^{re.escape(name)}\s+4\s+partition mismatch: the cluster has 3, the catalog says 4$", out, re.M
@@ -293,7 +307,7 @@ def test_an_unreachable_registry_exits_2_without_showing_secrets(
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
     monkeypatch.setenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:1/apis/ccompat/v7")
     monkeypatch.setenv("SCHEMA_REGISTRY_BASIC_AUTH", "svc:s3cret-value")
-    assert main(["schemas", "register", "--catalog", str(copy.root)]) == 2
+    assert main(["schemas", "register", "--schemas", str(copy.root)]) == 2
     out, err = capsys.readouterr()
     assert "unreachable" in err
     assert "s3cret-value" not in out + err

@@ -15,12 +15,11 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema
 
-from pipeline import wire
-from pipeline.binding import SchemaBinding, TopicBinding, open_consumer, open_producer
-from pipeline.codec import MAX_DEPTH
-from pipeline.dlq import parse_dead_letter, split_headers
+from pipeline.codec import MAX_DEPTH, wire
+from pipeline.dlq.envelope import parse_dead_letter, split_headers
+from pipeline.kafka.binding import SchemaBinding, TopicBinding, open_consumer, open_producer
+from pipeline.kafka.typed import Received
 from pipeline.retry import RetryPolicy
-from pipeline.topic import Received
 from tests.conftest import StackHandle
 from tests.integration.pipelines import EVENT_SCHEMA, OTHER_SCHEMA, committed, event, make_binding, read_all
 
@@ -191,9 +190,10 @@ def test_producer_side_violations_go_to_dlq_as_json(stack: StackHandle) -> None:
 
 def test_a_failed_dlq_write_commits_nothing_of_its_batch(stack: StackHandle) -> None:
     from pipeline.config import consumer_config, producer_config
-    from pipeline.consumer import ConsumerLoop, DeadLetterPublisher
+    from pipeline.dlq.publisher import DeadLetterPublisher
     from pipeline.errors import DeliveryError
-    from pipeline.producer import ReliableProducer
+    from pipeline.kafka.consumer import ConsumerLoop
+    from pipeline.kafka.producer import ReliableProducer
 
     topic = stack.create_topic("dlqfail")
     producer = Producer(stack.kafka_config(**{"acks": "all"}))

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from confluent_kafka.schema_registry import Schema
 
-from pipeline.binding import open_consumer, open_producer
 from pipeline.cli import main
-from pipeline.dlq_tools import REPLAY_HEADER, read_entries, replay
+from pipeline.dlq.tools import REPLAY_HEADER, read_entries, replay, replay_group
+from pipeline.kafka.binding import open_consumer, open_producer
+from pipeline.kafka.typed import Received
 from pipeline.retry import RetryPolicy
-from pipeline.topic import Received
 from tests.conftest import StackHandle
-from tests.integration.pipelines import EVENT_SCHEMA, event, make_binding, read_all
+from tests.integration.pipelines import EVENT_SCHEMA, committed, event, make_binding, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -75,26 +75,35 @@ def test_rejected_json_entries_are_re_encoded_once_the_schema_fits(stack: StackH
     with open_producer(stack.settings, binding, app="test") as producer:
         assert not producer.send({**event(1), "kind": "C"}, key="needs-C").accepted
         assert not producer.send({**event(2), "seq": "two"}, key="hopeless").accepted
+        assert not producer.send({**event(3), "kind": "C"}, key="needs-C-too").accepted
     entries = list(read_entries(stack.settings, binding.dlq_topic))
     assert {e.letter.field_path for e in entries} == {"test.pipeline.Event.kind", "test.pipeline.Event.seq"}
+    group = replay_group(binding.dlq_topic, {})
 
     before = replay(stack.settings, binding.dlq_topic, stack.registry(), dry_run=True)
-    assert before.replayed == 0 and len(before.still_invalid) == 2, "nothing fits the current schema yet"
+    assert before.replayed == 0 and before.still_invalid == 3, "nothing fits the current schema yet"
+    for _ in range(2):
+        report = replay(stack.settings, binding.dlq_topic, stack.registry())
+        assert report.replayed == 0 and report.still_invalid == 3, "each replay sees them again"
+        assert committed(stack, group, binding.dlq_topic) == [0], "never committed past a still-invalid one"
 
     # The fix: a new (backward-compatible) version of the schema knows the symbol C.
     v2 = EVENT_SCHEMA.replace('"symbols":["A","B"]', '"symbols":["A","B","C"]')
     stack.registry_client().register_schema(binding.value.subject, Schema(v2, "AVRO"))
     report = replay(stack.settings, binding.dlq_topic, stack.registry())
-    assert report.replayed == 1
-    assert len(report.still_invalid) == 1 and "hopeless" not in report.still_invalid[0]
-    assert "Event.seq" in report.still_invalid[0] or "expected long" in report.still_invalid[0]
+    assert report.replayed == 2 and report.still_invalid == 1
+    (problem,) = report.examples["still invalid"]
+    assert problem.startswith(f"still invalid {binding.dlq_topic}[0]@1:")
+    assert "Event.seq" in problem or "expected long" in problem
+    assert committed(stack, group, binding.dlq_topic) == [1], "the commit waits at the hopeless one"
 
-    from pipeline.binding import SchemaBinding, TopicBinding
+    from pipeline.kafka.binding import SchemaBinding, TopicBinding
 
     v2_binding = TopicBinding(binding.topic, SchemaBinding(binding.value.subject, v2), binding.dlq_topic)
     got: list[Received[dict[str, Any]]] = []
     open_consumer(stack.settings, v2_binding, stack.unique("v2")).run(
         got.extend, idle_timeout=4, handle_signals=False
     )
-    assert [(r.key, r.value["kind"]) for r in got if r.value] == [("needs-C", "C")]
-    assert replay(stack.settings, binding.dlq_topic, stack.registry()).replayed == 0
+    assert [(r.key, r.value["kind"]) for r in got if r.value] == [("needs-C", "C"), ("needs-C-too", "C")]
+    again = replay(stack.settings, binding.dlq_topic, stack.registry())
+    assert again.replayed == 0 and again.still_invalid == 1 and again.earlier == 1, "nothing re-driven twice"

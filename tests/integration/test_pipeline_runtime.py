@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.binding import open_consumer, open_producer
-from pipeline.topic import Received
+from pipeline.kafka.binding import open_consumer, open_producer
+from pipeline.kafka.typed import Received
 from tests.conftest import StackHandle
 from tests.integration.pipelines import committed, event, make_binding
 

@@ -16,7 +16,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from pipeline.config import deserializer_config, serde_config
-from pipeline.serde import AvroDecoder, AvroEncoder, SchemaResolver, parse
+from pipeline.registry.serde import AvroDecoder, AvroEncoder, SchemaResolver, parse
 from tests.conftest import StackHandle
 
 pytestmark = pytest.mark.integration

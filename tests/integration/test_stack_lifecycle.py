@@ -3,10 +3,13 @@ shared one under test is never disturbed): reuse, restart with data kept, and it
 
 from __future__ import annotations
 
+import dataclasses
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import DeserializingConsumer, Producer
@@ -18,27 +21,48 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from pipeline.config import StackSettings, deserializer_config, serde_config
 from pipeline.errors import ComponentFailedError, PortInUseError
 from pipeline.stack import EmbeddedStack
+from pipeline.stack.process import port_is_open
 
 pytestmark = pytest.mark.integration
 
 SCHEMA = '{"type":"record","name":"Kept","namespace":"test.lifecycle","fields":[{"name":"n","type":"long"}]}'
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """``count`` different ports nothing listens on (all held while choosing, so none repeats)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
-def _config(state_dir: Path) -> StackSettings:
-    return StackSettings(
+def _config(state_dir: Path, **changes: Any) -> StackSettings:
+    kafka_port, controller_port, registry_port = _free_ports(3)
+    settings = StackSettings(
         state_dir=state_dir,
-        kafka_port=_free_port(),
-        controller_port=_free_port(),
-        registry_port=_free_port(),
+        kafka_port=kafka_port,
+        controller_port=controller_port,
+        registry_port=registry_port,
         kafka_heap_mb=384,
         registry_heap_mb=384,
     )
+    return dataclasses.replace(settings, **changes)
+
+
+def _assert_nothing_left(stack: EmbeddedStack) -> None:
+    """No process of this stack runs, and none of its ports is listened on."""
+    assert [component.state for component in stack.status()] == ["stopped", "stopped"]
+    config = stack.config
+    ports = {
+        "kafka": config.kafka_port,
+        "controller": config.controller_port,
+        "registry": config.registry_port,
+    }
+    assert not [name for name, port in ports.items() if port_is_open(port)], "a port is still listened on"
 
 
 @pytest.fixture
@@ -120,6 +144,7 @@ def test_component_that_fails_to_start_reports_its_log_tail(tmp_path: Path) -> N
     try:
         with pytest.raises(ComponentFailedError) as info:
             stack.up()
+        _assert_nothing_left(stack)
     finally:
         stack.down()
     error = info.value
@@ -128,6 +153,39 @@ def test_component_that_fails_to_start_reports_its_log_tail(tmp_path: Path) -> N
     assert error.log_tail, "the error carries the component's last log lines"
     assert "last lines of" in str(error)
     assert any("data" in line for line in error.log_tail)
+
+
+FAKE_REGISTRY_JAVA = """#!{python}
+import socket, sys, time
+deadline, up = time.monotonic() + 60, False
+while not up and time.monotonic() < deadline:
+    with socket.socket() as probe:
+        up = probe.connect_ex(("127.0.0.1", {kafka_port})) == 0
+    time.sleep(0.2)
+print(f"fake java: no registry here (Kafka listening: {{up}})", file=sys.stderr)
+sys.exit(1)
+"""
+
+
+def test_a_registry_that_fails_to_start_leaves_no_kafka_running(tmp_path: Path) -> None:
+    # The registry's JDK 21 is a script that waits until Kafka listens, then exits: a half-started stack.
+    fake = tmp_path / "fake-jdk"
+    (fake / "bin").mkdir(parents=True)
+    (fake / "release").write_text('JAVA_VERSION="21.0.1"\n')
+    config = _config(tmp_path / "stack", registry_java_home=fake)
+    java = fake / "bin" / "java"
+    java.write_text(FAKE_REGISTRY_JAVA.format(python=sys.executable, kafka_port=config.kafka_port))
+    java.chmod(0o755)
+    stack = EmbeddedStack(config)
+    said: list[str] = []
+    try:
+        with pytest.raises(ComponentFailedError, match=r"^registry exited during start") as info:
+            stack.up(progress=said.append)
+        assert "fake java: no registry here (Kafka listening: True)" in info.value.log_tail
+        assert said[-1] == "the stack did not come up: stopped kafka again"
+        _assert_nothing_left(stack)
+    finally:
+        stack.down()
 
 
 def test_maven_failing_to_resolve_is_reported(tmp_path: Path) -> None:

@@ -213,3 +213,49 @@ def test_stack_settings_come_from_the_environment_and_flags_win() -> None:
     assert (settings.kafka_port, settings.controller_port, settings.registry_port) == (19092, 19093, 18081)
     with pytest.raises(ConfigError, match=r"PIPELINE_KAFKA_PORT='99999' is not a port number"):
         load_stack_settings({"PIPELINE_KAFKA_PORT": "99999"})
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "message"),
+    [
+        (
+            {"PIPELINE_REGISTRY_PORT": "9092"},
+            {},
+            "PIPELINE_KAFKA_PORT (unset: 9092) and PIPELINE_REGISTRY_PORT=9092 name the same port 9092",
+        ),
+        (
+            {"PIPELINE_KAFKA_PORT": "19092", "PIPELINE_CONTROLLER_PORT": "19092"},
+            {},
+            "PIPELINE_KAFKA_PORT=19092 and PIPELINE_CONTROLLER_PORT=19092 name the same port 19092",
+        ),
+        (
+            {"PIPELINE_KAFKA_PORT": "19092"},
+            {"registry_port": 19092},
+            "PIPELINE_KAFKA_PORT=19092 and --registry-port 19092 name the same port 19092",
+        ),
+        (
+            {},
+            {"kafka_port": 8080},
+            "PIPELINE_CONTROLLER_PORT (unset: the Kafka port + 1) and PIPELINE_REGISTRY_PORT (unset: 8081) "
+            "name the same port 8081",
+        ),
+        (
+            {"PIPELINE_KAFKA_PORT": "65535"},
+            {},
+            "PIPELINE_KAFKA_PORT=65535 leaves no port for the controller",
+        ),
+    ],
+)
+def test_stack_ports_that_clash_are_one_sentence_naming_both(
+    env: dict[str, str], flags: dict[str, int], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
+        load_stack_settings(env, **flags)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_controller_port_follows_the_kafka_port_wherever_it_comes_from() -> None:
+    assert load_stack_settings({}, kafka_port=19092).controller_port == 19093
+    assert load_stack_settings({"PIPELINE_KAFKA_PORT": "29092"}, kafka_port=19092).controller_port == 19093
+    settings = load_stack_settings({"PIPELINE_CONTROLLER_PORT": "19999"}, kafka_port=19092)
+    assert (settings.kafka_port, settings.controller_port, settings.registry_port) == (19092, 19999, 8081)

@@ -16,7 +16,7 @@ from pipeline.avro import parse_schema
 from pipeline.codec import MAX_DEPTH, Decoder, Encoder
 from pipeline.errors import CorruptPayloadError, InvalidRecordError, NestingLimitError
 from pipeline.generated import customers, orders, payments, types
-from pipeline.serde import parse
+from pipeline.registry.serde import parse
 
 UTC = dt.UTC
 

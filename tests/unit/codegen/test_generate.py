@@ -20,11 +20,11 @@ from typing import Any
 import fastavro
 import pytest
 
-from pipeline.catalog import load_catalog
 from pipeline.cli import main
 from pipeline.codec import Decoder, Encoder
 from pipeline.codec.convert import Converter
 from pipeline.codegen import generate, write
+from pipeline.schema import load_catalog
 
 ROOT = Path(__file__).resolve().parents[3]
 EVERYTHING = ROOT / "tests" / "data" / "everything.avsc"
@@ -194,5 +194,5 @@ def test_editing_a_schema_without_regenerating_is_drift(
     order.write_text(order.read_text().replace('"DELIVERED"]', '"DELIVERED", "RETURNED"]'))
     assert main(["generate", "--check", "--schemas", str(schemas), "--out", str(out)]) == 1
     captured = capsys.readouterr()
-    assert "orders.py" in captured.err and "run `make generate`" in captured.err
+    assert "subjects.py" in captured.err and "run `make generate`" in captured.err
     assert '+    RETURNED = "RETURNED"' in captured.out

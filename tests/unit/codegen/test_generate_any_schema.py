@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.avro import Enum, Record
-from pipeline.catalog import load_catalog
 from pipeline.codec import Decoder, Encoder, attribute_names, problem
 from pipeline.codegen import generate
+from pipeline.schema import load_catalog
 from tests.generative.schemas import SchemaCase, full_name, schema_cases
 from tests.generative.values import same, values, walk
 from tests.unit.codegen.test_generate import load_package

@@ -1,5 +1,5 @@
 """The offline gate end to end: a small git repository with a history of schema edits, and
-``pipeline schemas check`` run in it as CI runs it (from the repository root, ``--catalog schemas``)."""
+``pipeline schemas check`` run in it as CI runs it (from the repository root, ``--schemas schemas``)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class Catalog:
         self.repo.write("schemas/catalog.toml", CATALOG.format(order=order_name))
 
     def gate(self, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-        code = main(["schemas", "check", "--catalog", "schemas", *args])
+        code = main(["schemas", "check", "--schemas", "schemas", *args])
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -168,7 +168,7 @@ def test_a_shared_type_change_is_judged_in_its_subject_and_in_every_user(
     assert f"schemas/shop.Order.avsc:{total}: Order.total.currency:" in out
 
 
-def test_base_compares_with_another_branchs_history(
+def test_a_branch_is_compared_with_its_branch_point_unless_base_says_otherwise(
     catalog: Catalog, capsys: pytest.CaptureFixture[str]
 ) -> None:
     catalog.repo.git("checkout", "-q", "-b", "feature")
@@ -177,11 +177,50 @@ def test_base_compares_with_another_branchs_history(
     catalog.write(order("shop", {"name": "channel", "type": "int", "default": 0}))
     catalog.repo.commit("channel: a number, with a default")
     code, out, _ = catalog.gate(capsys)
-    assert code == 1, "the branch's own wip commit is in its first-parent history, and an int cannot read it"
-    assert "Order.channel: reader type int cannot read the string" in out
+    assert code == 0, "by default a branch is compared with what landed on main, as the registry holds it"
+    assert "against git history up to the branch point with main (" in out
     code, out, _ = catalog.gate(capsys, "--base", "main")
     assert code == 0, out
     assert "against git history up to main (" in out
+    code, out, _ = catalog.gate(capsys, "--base", "HEAD")
+    assert code == 1, "the branch's own wip commit is in its first-parent history, and an int cannot read it"
+    assert "Order.channel: reader type int cannot read the string" in out
+
+
+@pytest.mark.parametrize("how", ["rewritten so that git sees no rename", "the topic pointed at a new file"])
+def test_a_subject_changed_through_another_file_is_still_judged_against_its_history(
+    catalog: Catalog, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    """Confluent Schema Registry would refuse both at BACKWARD: the gate follows the subject, not the file."""
+    v2 = {**order(), "name": "OrderV2", "fields": [{"name": "id", "type": "long"}, CHANNEL]}
+    if how.startswith("rewritten"):
+        (catalog.repo.root / "schemas/shop.Order.avsc").unlink()
+    catalog.write(v2, order_name="shop.OrderV2")
+    catalog.repo.commit(how)
+    code, out, _ = catalog.gate(capsys)
+    assert code == 1, out
+    assert statuses(out)["orders-value"] == "incompatible"
+    assert "not BACKWARD-compatible with version 1" in out
+
+
+def test_a_decimal_scale_change_passes_with_a_warning_that_values_change_meaning(
+    catalog: Catalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def price(scale: int) -> dict[str, Any]:
+        return {
+            "name": "price",
+            "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": scale}],
+            "default": None,
+        }
+
+    catalog.write(order("shop", price(2)))
+    catalog.repo.commit("price, in cents")
+    catalog.write(order("shop", price(4)))
+    code, out, _ = catalog.gate(capsys)
+    assert code == 0, "Confluent's rules ignore logical types: the change is compatible"
+    assert "Order.price: decimal scale 2 -> 4" in out and "100x smaller" in out
+    code, out, _ = catalog.gate(capsys, "--format", "github")
+    assert any(line.startswith("::warning") and "decimal scale 2 -> 4" in line for line in out.splitlines())
 
 
 def test_a_revert_to_an_earlier_version_is_unchanged(
@@ -203,7 +242,7 @@ def test_a_revert_to_an_earlier_version_is_unchanged(
         ("loose", (), 2, "not in a git work tree", "no repository: say so, do not pass"),
         ("", ("--base", "nope"), 2, "'nope' names no commit", "an unknown --base is a usage error"),
         ("", ("--against", "registry", "--base", "main"), 2, "--base applies to --against git", "usage"),
-        ("", ("--catalog", "missing"), 2, "missing: no such schema directory", "usage"),
+        ("", ("--schemas", "missing"), 2, "missing: no such schema directory", "usage"),
         ("invalid", (), 1, "problem(s)", "an invalid catalog fails like `schemas validate`"),
     ],
 )
@@ -235,3 +274,29 @@ def test_errors(
     got, out, err = catalog.gate(capsys, *args)
     assert got == code, (reason, out, err)
     assert message in out + err, (reason, out, err)
+
+
+@pytest.mark.parametrize("output", ["json", "github"])
+def test_a_gate_that_cannot_run_says_so_on_stdout_in_the_format_asked(
+    catalog: Catalog,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    output: str,
+) -> None:
+    catalog.write(order("shop", COUPON))
+    catalog.repo.commit("coupon")
+    clone = tmp_path / "clone"
+    catalog.repo.git("clone", "-q", "--depth", "1", f"file://{catalog.repo.root}", str(clone))
+    monkeypatch.chdir(clone)
+    code, out, err = catalog.gate(capsys, "--format", output)
+    assert code == 2 and "shallow clone" in err
+    if output == "json":
+        document = json.loads(out)
+        assert (
+            document["exit_code"] == 2
+            and document["passed"] is False
+            and "shallow clone" in document["error"]
+        )
+    else:
+        assert out.startswith("::error title=schema compatibility gate::") and "shallow clone" in out

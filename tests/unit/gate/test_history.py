@@ -1,4 +1,6 @@
-"""Reading the schema files' history from a real git repository (git is a local program: no network)."""
+"""The gate's notion of history, from a real git repository (git is a local program: no network): the
+schema directory at every first-parent commit, and each subject's versions through whatever files and
+catalogs it had."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import HistoryError
-from pipeline.gate import read_history
+from pipeline.gate import read_catalog_history, subject_versions
+from pipeline.schema import load_catalog
 from tests.unit.gate.gitrepo import GitRepo
 
 
@@ -17,17 +20,25 @@ def schema(name: str, *fields: str) -> str:
     return f'{{"type": "record", "name": "{simple}", "namespace": "{namespace}", "fields": [{body}]}}\n'
 
 
+def catalog(*topics: tuple[str, str]) -> str:
+    text = "[lint]\ndocs = false\n"
+    return text + "".join(f'[topics.{topic}]\nvalue = "{value}"\n' for topic, value in topics)
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     return GitRepo(tmp_path / "repo")
 
 
-def texts(repo: GitRepo, file: str, base: str | None = None) -> list[tuple[str, str]]:
-    history = read_history(repo.root / "schemas", [repo.root / file], base)
-    return [(r.commit.summary, r.path) for r in history.revisions[str(repo.root / file)]]
+def versions(repo: GitRepo, subject: str, base: str | None = None) -> list[tuple[str, str]]:
+    """(commit summary, file then) of each version the subject had, oldest first."""
+    history = read_catalog_history(repo.root / "schemas", base)
+    found = subject_versions(load_catalog(repo.root / "schemas"), history).get(subject, [])
+    return [(commit.summary, Path(path).name) for commit, path, _text, _types in found]
 
 
-def test_every_commit_that_touched_the_directory_oldest_first_with_the_types_then(repo: GitRepo) -> None:
+def test_every_commit_that_touched_the_directory_oldest_first_with_its_files(repo: GitRepo) -> None:
+    repo.write("schemas/catalog.toml", catalog(("t", "a.A")))
     repo.write("schemas/a.A.avsc", schema("a.A", "x"))
     repo.commit("add A")
     repo.write("schemas/a.B.avsc", schema("a.B", "y"))
@@ -36,43 +47,44 @@ def test_every_commit_that_touched_the_directory_oldest_first_with_the_types_the
     repo.commit("docs only")
     repo.write("schemas/a.A.avsc", schema("a.A", "x", "z"))
     repo.commit("change A")
-    history = read_history(repo.root / "schemas", [repo.root / "schemas/a.A.avsc"])
-    revisions = history.revisions[str(repo.root / "schemas/a.A.avsc")]
-    assert [r.commit.summary for r in revisions] == ["add A", "add B", "change A"]
-    assert [sorted(r.types) for r in revisions] == [["a.A"], ["a.A", "a.B"], ["a.A", "a.B"]]
-    assert revisions[0].text == schema("a.A", "x") and revisions[-1].text == schema("a.A", "x", "z")
+    history = read_catalog_history(repo.root / "schemas")
+    assert [s.commit.summary for s in history.snapshots] == ["add A", "add B", "change A"]
+    assert [sorted(s.files) for s in history.snapshots] == [
+        ["a.A.avsc", "catalog.toml"],
+        ["a.A.avsc", "a.B.avsc", "catalog.toml"],
+        ["a.A.avsc", "a.B.avsc", "catalog.toml"],
+    ]
     assert history.commit is not None and history.commit.summary == "change A"
     assert history.label == f"HEAD ({history.commit.sha[:8]})"
-
-
-def test_a_renamed_file_keeps_its_history(repo: GitRepo) -> None:
-    repo.write("schemas/old.A.avsc", schema("old.A", "x", "y"))
-    repo.commit("add")
-    repo.git("mv", "schemas/old.A.avsc", "schemas/new.A.avsc")
-    repo.write("schemas/new.A.avsc", schema("new.A", "x", "y"))
-    repo.commit("move to namespace new")
-    repo.write("schemas/new.A.avsc", schema("new.A", "x", "y", "z"))
-    repo.commit("change")
-    assert texts(repo, "schemas/new.A.avsc") == [
-        ("add", "schemas/old.A.avsc"),
-        ("move to namespace new", "schemas/new.A.avsc"),
-        ("change", "schemas/new.A.avsc"),
+    assert versions(repo, "t-value") == [
+        ("add A", "a.A.avsc"),
+        ("add B", "a.A.avsc"),
+        ("change A", "a.A.avsc"),
     ]
 
 
-def test_a_file_moved_into_the_directory_keeps_its_history(repo: GitRepo) -> None:
-    repo.write("avro/A.avsc", schema("a.A", "x", "y"))
-    repo.commit("add outside")
-    (repo.root / "schemas").mkdir()
-    repo.git("mv", "avro/A.avsc", "schemas/a.A.avsc")
-    repo.commit("move into the catalog")
-    assert texts(repo, "schemas/a.A.avsc") == [
-        ("add outside", "avro/A.avsc"),
-        ("move into the catalog", "schemas/a.A.avsc"),
+def test_a_subject_keeps_its_history_through_renames_rewrites_and_a_new_file(repo: GitRepo) -> None:
+    repo.write("schemas/catalog.toml", catalog(("t", "old.A")))
+    repo.write("schemas/old.A.avsc", schema("old.A", "x", "y"))
+    repo.commit("add")
+    # rewritten beyond recognition and renamed in one commit: git sees a delete and an add
+    (repo.root / "schemas/old.A.avsc").unlink()
+    repo.write("schemas/new.Other.avsc", schema("new.Other", "completely", "different", "fields", "now"))
+    repo.write("schemas/catalog.toml", catalog(("t", "new.Other")))
+    repo.commit("rewrite")
+    # the topic pointed at yet another file
+    repo.write("schemas/new.OtherV2.avsc", schema("new.OtherV2", "v2"))
+    repo.write("schemas/catalog.toml", catalog(("t", "new.OtherV2")))
+    repo.commit("point at V2")
+    assert versions(repo, "t-value") == [
+        ("add", "old.A.avsc"),
+        ("rewrite", "new.Other.avsc"),
+        ("point at V2", "new.OtherV2.avsc"),
     ]
 
 
 def test_first_parent_only_what_landed_on_the_branch(repo: GitRepo) -> None:
+    repo.write("schemas/catalog.toml", catalog(("t", "a.A")))
     repo.write("schemas/a.A.avsc", schema("a.A", "x"))
     repo.commit("add")
     repo.git("checkout", "-q", "-b", "feature")
@@ -82,47 +94,50 @@ def test_first_parent_only_what_landed_on_the_branch(repo: GitRepo) -> None:
     repo.commit("finished")
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--no-ff", "feature", "-m", "merge feature")
-    assert [summary for summary, _ in texts(repo, "schemas/a.A.avsc")] == ["add", "merge feature"]
-    # on the branch itself, its own commits are its first-parent history
-    assert [s for s, _ in texts(repo, "schemas/a.A.avsc", "feature")] == [
-        "add",
-        "work in progress",
-        "finished",
-    ]
+    assert [s for s, _ in versions(repo, "t-value")] == ["add", "merge feature"]
+    assert [s for s, _ in versions(repo, "t-value", "feature")] == ["add", "work in progress", "finished"]
 
 
 def test_base_limits_the_history(repo: GitRepo) -> None:
+    repo.write("schemas/catalog.toml", catalog(("t", "a.A")))
     repo.write("schemas/a.A.avsc", schema("a.A", "x"))
     first = repo.commit("add")
     repo.write("schemas/a.A.avsc", schema("a.A", "x", "y"))
     repo.commit("change")
-    assert texts(repo, "schemas/a.A.avsc", first) == [("add", "schemas/a.A.avsc")]
+    assert versions(repo, "t-value", first) == [("add", "a.A.avsc")]
 
 
-def test_a_deleted_and_restored_file_has_no_version_while_deleted(repo: GitRepo) -> None:
+def test_a_subject_has_no_version_while_no_catalog_gave_it_one(repo: GitRepo) -> None:
+    repo.write("schemas/catalog.toml", catalog(("t", "a.A"), ("u", "a.B")))
     repo.write("schemas/a.A.avsc", schema("a.A", "x"))
     repo.write("schemas/a.B.avsc", schema("a.B", "x"))
     repo.commit("add")
     repo.git("rm", "-q", "schemas/a.A.avsc")
-    repo.commit("delete A")
-    repo.write("schemas/a.B.avsc", schema("a.B", "x", "y"))
-    repo.commit("change B")
+    repo.write("schemas/catalog.toml", catalog(("u", "a.B")))
+    repo.commit("drop topic t")
     repo.write("schemas/a.A.avsc", schema("a.A", "x", "y"))
-    repo.commit("restore A")
-    assert [s for s, _ in texts(repo, "schemas/a.A.avsc")] == ["add", "restore A"]
+    repo.write("schemas/catalog.toml", catalog(("t", "a.A"), ("u", "a.B")))
+    repo.commit("restore t")
+    assert [s for s, _ in versions(repo, "t-value")] == ["add", "restore t"]
+    # a new subject, even with a file much like another's, has no history of its own
+    repo.write("schemas/a.C.avsc", schema("a.C", "x"))
+    repo.write("schemas/catalog.toml", catalog(("t", "a.A"), ("u", "a.B"), ("v", "a.C")))
+    assert versions(repo, "v-value") == []
 
 
-def test_a_file_never_committed_has_no_history(repo: GitRepo) -> None:
+def test_an_old_catalog_that_no_longer_loads_falls_back_on_todays_files(repo: GitRepo) -> None:
+    repo.write("schemas/catalog.toml", "this is not toml [")
     repo.write("schemas/a.A.avsc", schema("a.A", "x"))
-    repo.commit("add")
-    repo.write("schemas/a.New.avsc", schema("a.New", "x"))
-    assert texts(repo, "schemas/a.New.avsc") == []
+    repo.commit("broken catalog")
+    repo.write("schemas/catalog.toml", catalog(("t", "a.A")))
+    repo.commit("fixed catalog")
+    assert [s for s, _ in versions(repo, "t-value")] == ["broken catalog", "fixed catalog"]
 
 
 def test_a_repository_without_commits_has_no_history(repo: GitRepo) -> None:
     repo.write("schemas/a.A.avsc", schema("a.A", "x"))
-    history = read_history(repo.root / "schemas", [repo.root / "schemas/a.A.avsc"])
-    assert history.commit is None and history.revisions == {str(repo.root / "schemas/a.A.avsc"): ()}
+    history = read_catalog_history(repo.root / "schemas")
+    assert history.commit is None and history.snapshots == ()
     assert history.label == "HEAD (no commits yet)"
 
 
@@ -134,27 +149,15 @@ def test_a_shallow_clone_is_refused_with_what_to_do(repo: GitRepo, tmp_path: Pat
     clone = tmp_path / "shallow"
     repo.git("clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone))
     with pytest.raises(HistoryError, match=r"shallow clone.*fetch-depth: 0.*--unshallow"):
-        read_history(clone / "schemas", [clone / "schemas/a.A.avsc"])
+        read_catalog_history(clone / "schemas")
 
 
 def test_outside_a_repository_or_with_an_unknown_base_is_an_error(repo: GitRepo, tmp_path: Path) -> None:
     loose = tmp_path / "loose" / "schemas"
     loose.mkdir(parents=True)
     with pytest.raises(HistoryError, match="not in a git work tree"):
-        read_history(loose, [loose / "a.A.avsc"])
+        read_catalog_history(loose)
     repo.write("schemas/a.A.avsc", schema("a.A", "x"))
     repo.commit("add")
     with pytest.raises(HistoryError, match="'no-such-branch' names no commit"):
-        read_history(repo.root / "schemas", [repo.root / "schemas/a.A.avsc"], "no-such-branch")
-
-
-def test_a_new_file_does_not_borrow_the_history_of_a_similar_one(repo: GitRepo) -> None:
-    """``git log --follow`` takes the unchanged, near-identical B for the origin of the new A and lists
-    B's commits as A's history (git 2.39 does here); the gate follows renames only."""
-    repo.write("schemas/a.B.avsc", schema("a.B", "x"))
-    repo.commit("add B")
-    repo.write("schemas/a.B.avsc", schema("a.B", "x", "y"))
-    repo.commit("change B")
-    repo.write("schemas/a.A.avsc", schema("a.A", "x", "y"))
-    repo.commit("add A, a near copy of B")
-    assert texts(repo, "schemas/a.A.avsc") == [("add A, a near copy of B", "schemas/a.A.avsc")]
+        read_catalog_history(repo.root / "schemas", "no-such-branch")

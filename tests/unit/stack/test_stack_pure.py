@@ -50,7 +50,7 @@ def test_registry_is_local_durable_and_backward_by_default(tmp_path: Path) -> No
     assert "-Dquarkus.http.host=127.0.0.1" in argv
     assert "-Dquarkus.http.port=18081" in argv
     assert "-Dquarkus.management.host=127.0.0.1" in argv
-    assert f"-Dapicurio.datasource.url=jdbc:h2:file:{tmp_path / 'registry'}" in argv
+    assert f"-Dapicurio.datasource.url=jdbc:h2:file:{tmp_path / 'registry'};WRITE_DELAY=0" in argv
     assert "-Dapicurio.rules.global.compatibility=BACKWARD" in argv
     assert argv[-2:] == ["-jar", "app.jar"]
 

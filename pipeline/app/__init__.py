@@ -1,0 +1,1 @@
+"""The applications: the main job (``pipeline run``), its samples and metrics, the benchmark."""

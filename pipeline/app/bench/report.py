@@ -1,0 +1,276 @@
+"""The benchmark's arithmetic and its report: samples in, medians, ratios, a table and JSON out.
+
+Pure: no Kafka, no clock, no files. ``pipeline.app.bench.runner`` measures; this module only summarises, so
+the numbers a run prints can be checked by unit tests without timing anything.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "FAMILIES",
+    "PHASES",
+    "TARGETS",
+    "BenchReport",
+    "Figure",
+    "Machine",
+    "Sample",
+    "render_table",
+    "summarise",
+]
+
+PHASES = ("produce", "consume", "encode", "decode")
+"""produce: key + value encoding and delivery (flushed); consume: fetch, decode, commit per batch;
+encode/decode: the codec alone, no Kafka."""
+
+FAMILIES = ("floor", "baseline", "ours")
+"""floor: bare clients moving pre-encoded bytes; baseline: confluent-kafka's Serializing/Deserializing
+clients with AvroSerializer/AvroDeserializer; ours: the generated typed pipelines."""
+
+TARGETS: Mapping[str, float] = {
+    "consume_vs_baseline": 4.0,
+    "produce_vs_baseline": 1.5,
+    "rss_growth_mb": 50.0,
+    "consume_vs_floor": 0.5,  # stretch goal
+    "produce_vs_floor": 0.5,  # stretch goal
+}
+
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One timed phase of one repetition."""
+
+    phase: str
+    family: str
+    messages: int
+    seconds: float
+    rss_growth_bytes: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Messages per second."""
+        return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One phase of one family over every repetition: the median rate, each run's rate, the worst RSS."""
+
+    phase: str
+    family: str
+    rates: tuple[float, ...]
+    rss_growth_bytes: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.phase}_{self.family}"
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def us_per_message(self) -> float:
+        return 1e6 / self.rate if self.rate > 0 else float("inf")
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median: how much the repetitions disagree."""
+        return (max(self.rates) - min(self.rates)) / self.rate if self.rate > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the numbers come from."""
+
+    cpu: str
+    cores: int
+    memory_gib: float
+    system: str
+    python: str
+    libraries: Mapping[str, str] = field(default_factory=dict)
+    date: str = ""
+    cluster: str = ""
+
+    def describe(self) -> str:
+        libs = ", ".join(f"{name} {version}" for name, version in self.libraries.items())
+        return (
+            f"{self.cpu}, {self.cores} cores, {self.memory_gib:.0f} GiB, {self.system}; Python {self.python}"
+            + (f"; {libs}" if libs else "")
+            + (f"; cluster {self.cluster}" if self.cluster else "")
+            + (f"; {self.date}" if self.date else "")
+        )
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    count: int
+    repeat: int
+    batch_size: int
+    machine: Machine
+    figures: Mapping[str, Figure]
+    run_rss_growth_bytes: int
+
+    def rate(self, phase: str, family: str) -> float:
+        figure = self.figures.get(f"{phase}_{family}")
+        return figure.rate if figure is not None else 0.0
+
+    def ratio(self, phase: str, family: str, other: str) -> float | None:
+        """``family``'s median rate over ``other``'s, for one phase; None when either is missing."""
+        mine, theirs = self.rate(phase, family), self.rate(phase, other)
+        return mine / theirs if mine and theirs else None
+
+    def ratios(self) -> dict[str, float | None]:
+        """Ours against the others: ``consume_vs_baseline``, ``produce_vs_floor``, ``decode_vs_baseline``…"""
+        found: dict[str, float | None] = {}
+        for phase in PHASES:
+            for other in ("baseline", "floor"):
+                if f"{phase}_{other}" in self.figures and f"{phase}_ours" in self.figures:
+                    found[f"{phase}_vs_{other}"] = self.ratio(phase, "ours", other)
+        return found
+
+    def ours_rss_growth_mb(self) -> float:
+        """The largest RSS growth of any of our phases."""
+        ours = [f.rss_growth_bytes for f in self.figures.values() if f.family == "ours"]
+        return max(ours, default=0) / _MB
+
+    def breakdown(self) -> dict[str, dict[str, float]]:
+        """Microseconds per message for our produce and consume: the transport (the floor), the codec
+        (timed alone), and the rest (the runtime around them: delivery accounting, the loop, commits)."""
+        found: dict[str, dict[str, float]] = {}
+        for phase, codec in (("produce", "encode"), ("consume", "decode")):
+            for family in ("ours", "baseline"):
+                total, floor = self.figures.get(f"{phase}_{family}"), self.figures.get(f"{phase}_floor")
+                alone = self.figures.get(f"{codec}_{family}")
+                if total is None or floor is None or alone is None:
+                    continue
+                found[f"{phase}_{family}"] = {
+                    "total_us": round(total.us_per_message, 3),
+                    "transport_us": round(floor.us_per_message, 3),
+                    "codec_us": round(alone.us_per_message, 3),
+                    "other_us": round(total.us_per_message - floor.us_per_message - alone.us_per_message, 3),
+                }
+        return found
+
+    def targets_met(self) -> dict[str, bool]:
+        ratios = self.ratios()
+        met: dict[str, bool] = {}
+        for name, threshold in TARGETS.items():
+            if name == "rss_growth_mb":
+                met[name] = self.ours_rss_growth_mb() < threshold
+            elif ratios.get(name) is not None:
+                met[name] = (ratios[name] or 0.0) >= threshold
+        return met
+
+    def to_json(self) -> dict[str, Any]:
+        """Every figure under a key that says what it is."""
+        return {
+            "count": self.count,
+            "repeat": self.repeat,
+            "batch_size": self.batch_size,
+            "machine": {
+                "cpu": self.machine.cpu,
+                "cores": self.machine.cores,
+                "memory_gib": round(self.machine.memory_gib, 1),
+                "system": self.machine.system,
+                "python": self.machine.python,
+                "libraries": dict(self.machine.libraries),
+                "date": self.machine.date,
+                "cluster": self.machine.cluster,
+            },
+            "msgs_per_s_median": {k: round(f.rate, 1) for k, f in self.figures.items()},
+            "msgs_per_s_runs": {k: [round(r, 1) for r in f.rates] for k, f in self.figures.items()},
+            "us_per_msg_median": {k: round(f.us_per_message, 3) for k, f in self.figures.items()},
+            "spread_fraction": {k: round(f.spread, 3) for k, f in self.figures.items()},
+            "rss_growth_mb_max": {k: round(f.rss_growth_bytes / _MB, 1) for k, f in self.figures.items()},
+            "ours_rss_growth_mb": round(self.ours_rss_growth_mb(), 1),
+            "run_rss_growth_mb": round(self.run_rss_growth_bytes / _MB, 1),
+            **{k: (round(v, 3) if v is not None else None) for k, v in self.ratios().items()},
+            "breakdown_us_per_msg": self.breakdown(),
+            "targets": dict(TARGETS),
+            "targets_met": self.targets_met(),
+        }
+
+
+def summarise(
+    samples: Iterable[Sample],
+    *,
+    count: int,
+    repeat: int,
+    batch_size: int,
+    machine: Machine,
+    run_rss_growth_bytes: int = 0,
+) -> BenchReport:
+    """Group samples by phase and family (in PHASES x FAMILIES order) into medians."""
+    grouped: dict[str, list[Sample]] = {}
+    for sample in samples:
+        grouped.setdefault(f"{sample.phase}_{sample.family}", []).append(sample)
+    figures: dict[str, Figure] = {}
+    for phase in PHASES:
+        for family in FAMILIES:
+            group = grouped.get(f"{phase}_{family}")
+            if group:
+                figures[f"{phase}_{family}"] = Figure(
+                    phase, family, tuple(s.rate for s in group), max(s.rss_growth_bytes for s in group)
+                )
+    return BenchReport(count, repeat, batch_size, machine, figures, run_rss_growth_bytes)
+
+
+def _ratio(value: float | None) -> str:
+    return f"{value:.2f}x" if value is not None else "-"
+
+
+def render_table(report: BenchReport) -> str:
+    """The results as a Markdown table (what the README shows), then the targets."""
+    lines = [
+        f"{report.count:,} Order records, median of {report.repeat} repetitions, batches of "
+        f"{report.batch_size}; {report.machine.describe()}",
+        "",
+        "| phase | family | msgs/s (median) | µs/msg | runs (msgs/s) | vs baseline | vs floor | RSS growth |",
+        "|---|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for figure in report.figures.values():
+        runs = ", ".join(f"{r:,.0f}" for r in figure.rates)
+        vs_base = (
+            report.ratio(figure.phase, figure.family, "baseline") if figure.family != "baseline" else None
+        )
+        vs_floor = report.ratio(figure.phase, figure.family, "floor") if figure.family != "floor" else None
+        lines.append(
+            f"| {figure.phase} | {figure.family} | {figure.rate:,.0f} | {figure.us_per_message:.2f} "
+            f"| {runs} | {_ratio(vs_base)} | {_ratio(vs_floor)} | {figure.rss_growth_bytes / _MB:.1f} MB |"
+        )
+    breakdown = report.breakdown()
+    if breakdown:
+        lines += [
+            "",
+            "| µs per message | total | transport (floor) | codec alone | rest (runtime) |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, parts in breakdown.items():
+            lines.append(
+                f"| {name.replace('_', ' ')} | {parts['total_us']:.2f} | {parts['transport_us']:.2f} | "
+                f"{parts['codec_us']:.2f} | {parts['other_us']:.2f} |"
+            )
+    lines += ["", _targets_line(report)]
+    return "\n".join(lines)
+
+
+def _targets_line(report: BenchReport) -> str:
+    ratios, met = report.ratios(), report.targets_met()
+    parts: list[str] = []
+    for name, threshold in TARGETS.items():
+        if name not in met:
+            continue
+        verdict = "met" if met[name] else "MISSED"
+        if name == "rss_growth_mb":
+            parts.append(f"RSS growth {report.ours_rss_growth_mb():.1f} MB < {threshold:.0f} MB: {verdict}")
+        else:
+            stretch = " (stretch)" if name.endswith("_vs_floor") else ""
+            parts.append(f"{name} {_ratio(ratios.get(name))} ≥ {threshold:g}x{stretch}: {verdict}")
+    return "targets: " + "; ".join(parts)

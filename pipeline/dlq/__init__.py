@@ -1,0 +1,1 @@
+"""The dead-letter queue: the envelope, the publisher, and the inspect / replay tools."""
