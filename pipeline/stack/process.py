@@ -95,16 +95,13 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while self._is_ours(pid) and time.monotonic() < deadline:
+        while _running(pid) and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(0.1)
-        if self._is_ours(pid):
+        if _running(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            while self._is_ours(pid):
-                _reap(pid)
-                time.sleep(0.05)
-        _reap(pid)
+        _wait_gone(pid)
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -114,10 +111,26 @@ class ManagedProcess:
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            while self._is_ours(pid):
-                _reap(pid)
-                time.sleep(0.05)
+            _wait_gone(pid)
             self.pid_file.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and has not exited. Once a process is known to be ours, its exit is
+    watched by state, not by command line: an exiting process shows an empty command line before it
+    becomes a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _wait_gone(pid: int) -> None:
+    while _running(pid):
+        _reap(pid)
+        time.sleep(0.05)
+    _reap(pid)
 
 
 # Children started by this interpreter, so they can be reaped instead of lingering as zombies.
