@@ -21,7 +21,8 @@ Environment (each overrides the same key in the file named by ``PIPELINE_CONFIG`
 The embedded stack's own (``load_stack_settings``): ``PIPELINE_STACK_DIR``, ``PIPELINE_KAFKA_PORT``,
 ``PIPELINE_CONTROLLER_PORT``, ``PIPELINE_REGISTRY_PORT``, ``PIPELINE_CACHE_DIR`` (else
 ``$XDG_CACHE_HOME/avro-pipeline/stack``), ``PIPELINE_KAFKA_JAVA_HOME``, ``PIPELINE_REGISTRY_JAVA_HOME`` and
-``JAVA_HOME``; the three ports must differ. An unknown ``PIPELINE_PRODUCER_``/``PIPELINE_CONSUMER_``
+``JAVA_HOME``, and ``PIPELINE_BROKERS`` (1, 3 or 5 Kafka nodes; node N listens two ports above node
+N - 1); no two ports may be the same. An unknown ``PIPELINE_PRODUCER_``/``PIPELINE_CONSUMER_``
 setting, or a value that is not of its type, is a ConfigError naming the variable.
 """
 
@@ -170,6 +171,7 @@ class StackSettings:
     kafka_heap_mb: int = 768
     registry_heap_mb: int = 512
     start_timeout: float = 120.0
+    brokers: int | None = None  # None: as many Kafka nodes as the state folder holds, else one
 
 
 _FILE_KEYS = {
@@ -385,6 +387,7 @@ def load_stack_settings(env: Mapping[str, str] | None = None, **overrides: Any) 
         kafka_port=kafka_port,
         controller_port=controller_port,
         registry_port=port("registry_port", 8081, "8081"),
+        brokers=_broker_count(env.get("PIPELINE_BROKERS") or ""),
         kafka_java_home=home("PIPELINE_KAFKA_JAVA_HOME"),
         registry_java_home=home("PIPELINE_REGISTRY_JAVA_HOME"),
         java_home=home("JAVA_HOME"),
@@ -398,19 +401,41 @@ def load_stack_settings(env: Mapping[str, str] | None = None, **overrides: Any) 
     return settings
 
 
-def check_stack_ports(settings: StackSettings, labels: Mapping[str, str] | None = None) -> None:
-    """Kafka, its controller and the registry listen on three different ports; else a ConfigError
-    naming the two that clash by ``labels`` (field -> what set it), or by field name."""
+BROKER_COUNTS = (1, 3, 5)
+
+
+def _broker_count(raw: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) not in BROKER_COUNTS:
+        raise ConfigError(f"PIPELINE_BROKERS={raw!r}: the embedded cluster has 1, 3 or 5 Kafka nodes")
+    return int(raw)
+
+
+def check_stack_ports(
+    settings: StackSettings, labels: Mapping[str, str] | None = None, brokers: int | None = None
+) -> None:
+    """Every Kafka node, its controller and the registry listen on different ports; else a ConfigError
+    naming the two that clash by ``labels`` (field -> what set it), or by field name. Node N listens
+    two ports above node N - 1 on both of its ports."""
     seen: dict[int, str] = {}
-    for field_name in _STACK_PORTS:
-        port = getattr(settings, field_name)
-        label = (labels or {}).get(field_name, f"{field_name}={port}")
-        if port in seen:
-            raise ConfigError(
-                f"{seen[port]} and {label} name the same port {port}; Kafka, its controller and the "
-                "registry each need a port of their own"
-            )
-        seen[port] = label
+    for node in range(1, (brokers or settings.brokers or 1) + 1):
+        for field_name in _STACK_PORTS:
+            if node > 1 and field_name == "registry_port":
+                continue
+            step = 2 * (node - 1)
+            port = getattr(settings, field_name) + step
+            label = (labels or {}).get(field_name, f"{field_name}={port - step}")
+            if node > 1:
+                label = f"node {node}'s {field_name.split('_')[0]} port ({label} + {step})"
+            if port in seen:
+                raise ConfigError(
+                    f"{seen[port]} and {label} name the same port {port}; every Kafka node, its "
+                    "controller and the registry each need a port of their own"
+                )
+            if port > 65535:
+                raise ConfigError(f"{label} is {port}, beyond the last port 65535")
+            seen[port] = label
 
 
 def producer_config(kafka: KafkaSettings, tuning: ProducerTuning) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from pipeline.cli.arguments import port_number
-from pipeline.config import load_stack_settings
+from pipeline.config import BROKER_COUNTS, load_stack_settings
 from pipeline.stack.embedded import EmbeddedStack
 
 __all__ = ["register"]
@@ -20,6 +21,7 @@ def _stack(args: argparse.Namespace) -> EmbeddedStack:
             kafka_port=args.kafka_port,
             controller_port=args.controller_port,
             registry_port=args.registry_port,
+            brokers=getattr(args, "brokers", None),
         )
     )
 
@@ -43,9 +45,12 @@ def _down(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     stack = _stack(args)
     rows = stack.status()
-    for row in rows:
-        pid = str(row.pid) if row.pid else "-"
-        print(f"{row.name:<9} {row.state:<20} pid {pid:<8} {row.address:<45} log {row.log_file}")
+    if args.json:
+        print(json.dumps({"components": [row.as_json() for row in rows]}, indent=2))
+    else:
+        for row in rows:
+            pid = str(row.pid) if row.pid else "-"
+            print(f"{row.name:<9} {row.state:<20} pid {pid:<8} {row.address:<45} log {row.log_file}")
     return 0 if all(row.ready for row in rows) else 1  # a failed check (3 is kept for bugs)
 
 
@@ -58,8 +63,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stack = sub.add_parser(
         "stack",
         help="run the embedded Kafka + Apicurio Registry stack",
-        description="A single-node Kafka and Apicurio Registry run as local processes, their state under "
-        "one folder (.stack by default): start, stop, report on them, and print their addresses.",
+        description="Kafka (one node, or a three-node quorum with --brokers 3) and Apicurio Registry "
+        "run as local processes, their state under one folder (.stack by default): start, stop, "
+        "report on them, and print their addresses.",
     )
     stack_sub = stack.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
 
@@ -80,6 +86,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "fails to start, what this command started is stopped again and the failure is reported with "
         "the end of its log (exit 2).",
     )
+    up.add_argument(
+        "--brokers",
+        type=int,
+        choices=BROKER_COUNTS,
+        help="Kafka nodes, each broker and controller: 1 (default, fast) or 3 (replication factor 3, "
+        "min ISR 2); node N listens two ports above node N-1 (9094/9095, 9096/9097 by default). Fixed "
+        "when the state folder is first started ($PIPELINE_BROKERS)",
+    )
     up.set_defaults(handler=_up)
     down = stack_sub.add_parser(
         "down",
@@ -93,9 +107,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = stack_sub.add_parser(
         "status",
         parents=[common],
-        help="report each component (exit 3 if not ready)",
-        description="Report each component: ready, running but not ready, or stopped, with its pid, "
-        "address and log file. Exit 0 when both are ready, 3 otherwise.",
+        help="report each component (exit 1 if not ready)",
+        description="Report each component (every Kafka node, kafka-N being broker id N, then the "
+        "registry): ready, running but not ready, or stopped, with its pid, address and log file. "
+        "Exit 0 when all are ready, 1 otherwise.",
+    )
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"components": [{"name", "node_id", "pid", "address", "state", "log_file"}, ...]}',
     )
     status.set_defaults(handler=_status)
     env = stack_sub.add_parser(

@@ -1,8 +1,9 @@
-"""The embedded stack: a KRaft Kafka node and Apicurio Registry as local processes under one state
-directory, started, reused, reported on and stopped by us alone."""
+"""The embedded stack: KRaft Kafka (one node, or three in one quorum) and Apicurio Registry as local
+processes under one state directory, started, reused, reported on and stopped by us alone."""
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import threading
@@ -16,20 +17,38 @@ import httpx
 from confluent_kafka.admin import AdminClient
 
 from pipeline.config import StackSettings, check_stack_ports, load_stack_settings
-from pipeline.errors import ComponentFailedError, PortInUseError
+from pipeline.errors import ComponentFailedError, ConfigError, PortInUseError
 from pipeline.stack import artifacts, kafka, registry
 from pipeline.stack.java import find_java
 from pipeline.stack.process import ManagedProcess, log_tail, port_is_open
 
-__all__ = ["ComponentStatus", "EmbeddedStack", "bootstrap_servers", "registry_url"]
+__all__ = ["ComponentStatus", "EmbeddedStack", "KafkaNode", "bootstrap_servers", "node_ports", "registry_url"]
 
 
-def bootstrap_servers(settings: StackSettings) -> str:
-    return f"127.0.0.1:{settings.kafka_port}"
+def node_ports(settings: StackSettings, node_id: int) -> tuple[int, int]:
+    """(Kafka port, controller port) of node ``node_id``: node 1 on the configured ports, node N two
+    ports further for each node before it (9092/9093, 9094/9095, 9096/9097 by default)."""
+    step = 2 * (node_id - 1)
+    return settings.kafka_port + step, settings.controller_port + step
+
+
+def bootstrap_servers(settings: StackSettings, brokers: int = 1) -> str:
+    return ",".join(f"127.0.0.1:{node_ports(settings, n)[0]}" for n in range(1, brokers + 1))
 
 
 def registry_url(settings: StackSettings) -> str:
     return f"http://127.0.0.1:{settings.registry_port}{registry.CCOMPAT_PATH}"
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft node of the stack, broker and controller in one process; its broker id is ``node_id``."""
+
+    node_id: int
+    port: int
+    controller_port: int
+    home: Path
+    process: ManagedProcess
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,7 @@ class ComponentStatus:
     ready: bool
     address: str
     log_file: Path
+    node_id: int | None = None
 
     @property
     def state(self) -> str:
@@ -46,41 +66,71 @@ class ComponentStatus:
             return "stopped"
         return "ready" if self.ready else "running, not ready"
 
+    def as_json(self) -> dict[str, object]:
+        shown: dict[str, object] = {"name": self.name}
+        if self.node_id is not None:
+            shown["node_id"] = self.node_id
+        shown.update(
+            pid=self.pid, address=self.address, state="running" if self.state.startswith("running") else
+            self.state, log_file=str(self.log_file),
+        )  # fmt: skip
+        return shown
+
 
 class EmbeddedStack:
-    """Start, reuse, inspect and stop the embedded Kafka + Apicurio Registry.
+    """Start, reuse, inspect and stop the embedded Kafka (one node, or three in one quorum) and Apicurio
+    Registry.
 
     ``up`` is idempotent: a healthy stack started from the same state directory is reused. ``down``
-    stops only the processes this state directory started and keeps their data unless ``purge``.
+    stops only the processes this state directory started and keeps their data unless ``purge``. How
+    many Kafka nodes a state directory holds is fixed when it is first started (``layout.json``);
+    ``config.brokers`` None means "what the state directory holds, else one".
     """
 
     def __init__(self, config: StackSettings | None = None) -> None:
         self.config = config or load_stack_settings()
-        self.bootstrap_servers = bootstrap_servers(self.config)
-        self.registry_url = registry_url(self.config)
         state = self.config.state_dir.resolve()
         self.state_dir = state
-        self.kafka = ManagedProcess(
-            "kafka", state / "kafka" / "kafka.pid", state / "kafka" / "kafka.log",
-            f"-Dpipeline.stack={state / 'kafka'}",
-        )  # fmt: skip
+        self.layout_file = state / "layout.json"
+        self.brokers = self.config.brokers or self._held_brokers() or 1
+        self.nodes = [self._node(n) for n in range(1, self.brokers + 1)]
+        self.bootstrap_servers = bootstrap_servers(self.config, self.brokers)
+        self.registry_url = registry_url(self.config)
         self.registry = ManagedProcess(
             "registry", state / "registry" / "registry.pid", state / "registry" / "registry.log",
             f"-Dpipeline.stack={state / 'registry'}",
         )  # fmt: skip
 
+    def _node(self, node_id: int) -> KafkaNode:
+        home = self.state_dir / ("kafka" if node_id == 1 else f"kafka-{node_id}")
+        process = ManagedProcess(
+            f"kafka-{node_id}", home / "kafka.pid", home / "kafka.log", f"-Dpipeline.stack={home}"
+        )
+        return KafkaNode(node_id, *node_ports(self.config, node_id), home, process)
+
+    def _held_brokers(self) -> int | None:
+        try:
+            held = json.loads(self.layout_file.read_text())["brokers"]
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None
+        return held if isinstance(held, int) and held >= 1 else None
+
     # -- health ------------------------------------------------------------------------------
 
-    def kafka_ready(self, timeout: float = 2.0) -> bool:
-        """The broker answers a metadata request."""
-        if not port_is_open(self.config.kafka_port):
+    def node_ready(self, node: KafkaNode, timeout: float = 2.0) -> bool:
+        """The node answers a metadata request that lists it as a broker, with a controller elected."""
+        if not port_is_open(node.port):
             return False
-        client = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        client = AdminClient({"bootstrap.servers": f"127.0.0.1:{node.port}", "log_level": 0})
         try:
             metadata = client.list_topics(timeout=timeout)
         except Exception:
             return False
-        return bool(metadata.brokers) and metadata.controller_id >= 0
+        return node.node_id in metadata.brokers and metadata.controller_id >= 0
+
+    def kafka_ready(self, timeout: float = 2.0) -> bool:
+        """Every node answers and lists itself as a broker."""
+        return all(self.node_ready(node, timeout) for node in self.nodes)
 
     def registry_ready(self, timeout: float = 2.0) -> bool:
         """The registry answers ``GET .../subjects``."""
@@ -92,37 +142,54 @@ class EmbeddedStack:
             return False
 
     def status(self) -> list[ComponentStatus]:
-        kafka_pid, registry_pid = self.kafka.pid(), self.registry.pid()
-        return [
+        """Each Kafka node, then the registry."""
+        rows = []
+        for node in self.nodes:
+            pid = node.process.pid()
+            rows.append(
+                ComponentStatus(
+                    node.process.name,
+                    pid,
+                    pid is not None and self.node_ready(node),
+                    f"127.0.0.1:{node.port}",
+                    node.process.log_file,
+                    node.node_id,
+                )
+            )
+        registry_pid = self.registry.pid()
+        rows.append(
             ComponentStatus(
-                "kafka", kafka_pid, kafka_pid is not None and self.kafka_ready(),
-                self.bootstrap_servers, self.kafka.log_file,
-            ),
-            ComponentStatus(
-                "registry", registry_pid, registry_pid is not None and self.registry_ready(),
-                self.registry_url, self.registry.log_file,
-            ),
-        ]  # fmt: skip
+                "registry",
+                registry_pid,
+                registry_pid is not None and self.registry_ready(),
+                self.registry_url,
+                self.registry.log_file,
+            )
+        )
+        return rows
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def up(self, progress: Callable[[str], None] = lambda _msg: None) -> dict[str, float]:
-        """Make both components run and answer. Returns seconds spent per phase. When a component
+        """Make every component run and answer. Returns seconds spent per phase. When a component
         fails to start, whatever this call started is stopped before the error is raised.
 
-        Raises ConfigError (two components on one port), ToolMissingError, ArtifactError,
-        PortInUseError or ComponentFailedError.
+        Raises ConfigError (two components on one port, or a state directory that holds another
+        number of nodes), ToolMissingError, ArtifactError, PortInUseError or ComponentFailedError.
         """
-        check_stack_ports(self.config)
+        check_stack_ports(self.config, brokers=self.brokers)
+        self._check_layout()
         started = time.monotonic()
         timings: dict[str, float] = {}
-        kafka_pid, registry_pid = self.kafka.pid(), self.registry.pid()
-        if kafka_pid and registry_pid and self.kafka_ready() and self.registry_ready():
+        running = {node.node_id: node.process.pid() for node in self.nodes}
+        registry_pid = self.registry.pid()
+        if all(running.values()) and registry_pid and self.kafka_ready() and self.registry_ready():
             progress(f"reusing the running stack in {self.state_dir}")
             return {"total": time.monotonic() - started}
 
-        if kafka_pid is None:
-            self._check_ports("kafka", self.config.kafka_port, self.config.controller_port)
+        for node in self.nodes:
+            if running[node.node_id] is None:
+                self._check_ports(node.process.name, node.port, node.controller_port)
         if registry_pid is None:
             self._check_ports("registry", self.config.registry_port)
 
@@ -143,10 +210,14 @@ class EmbeddedStack:
 
         ours: list[ManagedProcess] = []  # what this call started, to stop again if the stack fails
         try:
-            if kafka_pid is None:
-                progress(f"starting Kafka {resolved.versions['kafka']} on {self.bootstrap_servers}")
-                ours.append(self.kafka)
-                self._start_kafka(kafka_java, resolved.kafka_lib)
+            stopped_nodes = [node for node in self.nodes if running[node.node_id] is None]
+            if stopped_nodes:
+                names = ", ".join(node.process.name for node in stopped_nodes)
+                progress(f"starting Kafka {resolved.versions['kafka']} ({names}) on {self.bootstrap_servers}")
+                self._record_layout()
+            for node in stopped_nodes:
+                ours.append(node.process)
+                self._start_kafka(node, kafka_java, resolved.kafka_lib)
             if registry_pid is None:
                 progress(f"starting Apicurio Registry {resolved.versions['apicurio']} on {self.registry_url}")
                 ours.append(self.registry)
@@ -157,20 +228,17 @@ class EmbeddedStack:
             if stopped:
                 progress(f"the stack did not come up: stopped {' and '.join(stopped)} again")
             raise
-        (self.state_dir / "stack.json").write_text(
-            json.dumps({"bootstrap_servers": self.bootstrap_servers, "registry_url": self.registry_url})
-        )
         timings["total"] = time.monotonic() - started
         progress(f"stack ready in {timings['total']:.1f} s")
         return timings
 
     def down(self, purge: bool = False) -> list[str]:
         """Stop the processes this state directory started (registry first). Returns their names."""
-        stopped = [proc.name for proc in (self.registry, self.kafka) if proc.stop()]
+        stopped = [proc.name for proc in (self.registry, *self._every_node()) if proc.stop()]
         if purge:
-            for component in ("kafka", "registry"):
-                shutil.rmtree(self.state_dir / component, ignore_errors=True)
-            (self.state_dir / "stack.json").unlink(missing_ok=True)
+            for home in [self.state_dir / "registry", *(node.home for node in self._all_nodes())]:
+                shutil.rmtree(home, ignore_errors=True)
+            self.layout_file.unlink(missing_ok=True)
         return stopped
 
     def env_exports(self) -> str:
@@ -182,6 +250,27 @@ class EmbeddedStack:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _all_nodes(self) -> list[KafkaNode]:
+        """Every node this state directory may hold, whatever ``brokers`` this object was made with."""
+        return [self._node(n) for n in range(1, max(self.brokers, self._held_brokers() or 1) + 1)]
+
+    def _every_node(self) -> list[ManagedProcess]:
+        return [node.process for node in reversed(self._all_nodes())]
+
+    def _check_layout(self) -> None:
+        formatted = (self.nodes[0].home / "data" / "meta.properties").exists()
+        held = self._held_brokers() or (1 if formatted else None)
+        if held is not None and held != self.brokers:
+            raise ConfigError(
+                f"the stack in {self.state_dir} holds a {held}-node Kafka cluster, not {self.brokers}; "
+                f"start it with --brokers {held}, or remove its data first (pipeline stack down --purge) "
+                "or choose another --state-dir"
+            )
+
+    def _record_layout(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.layout_file.write_text(json.dumps({"brokers": self.brokers}) + "\n")
+
     def _check_ports(self, component: str, *ports: int, grace: float = 5.0) -> None:
         # A process that has just died (ours, stopped a moment ago) can hold its port for a few more
         # milliseconds; only a port still taken after ``grace`` seconds belongs to someone else.
@@ -192,27 +281,25 @@ class EmbeddedStack:
                     raise PortInUseError(component, port)
                 time.sleep(0.1)
 
-    def _start_kafka(self, java: Path, lib: Path) -> None:
-        home = self.state_dir / "kafka"
-        data = home / "data"
-        home.mkdir(parents=True, exist_ok=True)
-        properties = home / "server.properties"
-        properties.write_text(
-            kafka.server_properties(self.config.kafka_port, self.config.controller_port, data)
-        )
-        log4j = home / "log4j2.properties"
+    def _start_kafka(self, node: KafkaNode, java: Path, lib: Path) -> None:
+        node.home.mkdir(parents=True, exist_ok=True)
+        properties = node.home / "server.properties"
+        voters = [(n.node_id, n.controller_port) for n in self.nodes]
+        properties.write_text(kafka.server_properties(node.node_id, node.port, voters, node.home / "data"))
+        log4j = node.home / "log4j2.properties"
         log4j.write_text(kafka.LOG4J2)
-        failure = kafka.ensure_formatted(java, lib, properties, home, self.kafka.log_file)
+        cluster_id = kafka.cluster_id(self.nodes[0].home / "cluster.id")
+        failure = kafka.ensure_formatted(java, lib, properties, cluster_id, node.process.log_file)
         if failure is not None:
             raise ComponentFailedError(
-                "kafka",
+                node.process.name,
                 "could not format its storage",
-                str(self.kafka.log_file),
-                log_tail(self.kafka.log_file),
+                str(node.process.log_file),
+                log_tail(node.process.log_file),
             )
-        self.kafka.start(
-            kafka.broker_argv(java, lib, properties, log4j, self.kafka.marker, self.config.kafka_heap_mb),
-            cwd=home,
+        heap = self.config.kafka_heap_mb
+        node.process.start(
+            kafka.broker_argv(java, lib, properties, log4j, node.process.marker, heap), cwd=node.home
         )
 
     def _start_registry(self, java: Path, jar: Path) -> None:
@@ -229,14 +316,16 @@ class EmbeddedStack:
         self.registry.start(argv, cwd=home)
 
     def _wait_all_ready(self, started: float) -> dict[str, float]:
-        """Wait for both components at once; the first to fail ends the wait (its error is raised)."""
+        """Wait for every component at once; the first to fail ends the wait (its error is raised)."""
         give_up = threading.Event()
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        checks: dict[str, tuple[ManagedProcess, Callable[[], bool]]] = {
+            node.process.name: (node.process, functools.partial(self.node_ready, node)) for node in self.nodes
+        }
+        checks["registry"] = (self.registry, self.registry_ready)
+        with ThreadPoolExecutor(max_workers=len(checks)) as pool:
             waits = {
-                "kafka": pool.submit(self._wait_ready, self.kafka, self.kafka_ready, started, give_up),
-                "registry": pool.submit(
-                    self._wait_ready, self.registry, self.registry_ready, started, give_up
-                ),
+                name: pool.submit(self._wait_ready, proc, ready, started, give_up)
+                for name, (proc, ready) in checks.items()
             }
             try:
                 wait(waits.values(), return_when=FIRST_EXCEPTION)

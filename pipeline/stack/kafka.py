@@ -1,4 +1,4 @@
-"""One Apache Kafka node in KRaft mode (broker and controller in one process) on 127.0.0.1."""
+"""Apache Kafka nodes in KRaft mode (broker and controller in one process each) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-__all__ = ["broker_argv", "ensure_formatted", "server_properties"]
+__all__ = ["broker_argv", "cluster_id", "ensure_formatted", "server_properties"]
 
 LOG4J2 = """\
 status = warn
@@ -26,13 +26,21 @@ logger.started.level = INFO
 """
 
 
-def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
-    """A single-node configuration on which idempotent producers, consumer groups and transactions
-    work: every internal topic has replication factor 1 and min ISR 1."""
+def server_properties(node_id: int, port: int, voters: list[tuple[int, int]], data_dir: Path) -> str:
+    """One node of a KRaft quorum of ``voters`` (node id, controller port), broker and controller in
+    one process, on which idempotent producers, consumer groups and transactions work.
+
+    One node: every topic and internal topic has replication factor 1 and min ISR 1. Three (or more):
+    replication factor 3 and min ISR 2 for every topic and internal topic, so one node may be down
+    without any acks=all write stopping; a dead node is fenced after 6 s (Kafka's default is 9 s),
+    which moves its partitions' leadership sooner.
+    """
+    controller_port = dict(voters)[node_id]
+    replicas, min_isr = (1, 1) if len(voters) == 1 else (min(3, len(voters)), 2)
     settings = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": ",".join(f"{n}@127.0.0.1:{cport}" for n, cport in voters),
         "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
@@ -40,22 +48,33 @@ def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(data_dir),
         "num.partitions": "1",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        "offsets.topic.replication.factor": "1",
+        "default.replication.factor": str(replicas),
+        "min.insync.replicas": str(min_isr),
+        "offsets.topic.replication.factor": str(replicas),
         "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": str(replicas),
+        "transaction.state.log.min.isr": str(min_isr),
         "transaction.state.log.num.partitions": "4",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": str(replicas),
+        "share.coordinator.state.topic.min.isr": str(min_isr),
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "false",
     }
+    if len(voters) > 1:
+        settings["broker.session.timeout.ms"] = "6000"
+        settings["broker.heartbeat.interval.ms"] = "1000"
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
-def _cluster_id() -> str:
+def cluster_id(id_file: Path) -> str:
+    """The cluster's id, made once and kept in ``id_file``; every node is formatted with it."""
+    if not id_file.exists():
+        id_file.parent.mkdir(parents=True, exist_ok=True)
+        id_file.write_text(_new_cluster_id() + "\n")
+    return id_file.read_text().strip()
+
+
+def _new_cluster_id() -> str:
     # Kafka's Uuid.toString(): url-safe base64 of 16 random bytes, unpadded, never starting with '-'.
     while True:
         text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -63,17 +82,14 @@ def _cluster_id() -> str:
             return text
 
 
-def ensure_formatted(java: Path, lib: Path, properties: Path, state: Path, log_file: Path) -> str | None:
+def ensure_formatted(java: Path, lib: Path, properties: Path, cluster: str, log_file: Path) -> str | None:
     """Format the storage once with Kafka's own StorageTool. Returns None on success, else its output."""
-    id_file = state / "cluster.id"
-    if not id_file.exists():
-        id_file.write_text(_cluster_id() + "\n")
-    cluster_id = id_file.read_text().strip()
     argv = [
         str(java), "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format",
-        "-t", cluster_id, "-c", str(properties), "--ignore-formatted",
+        "-t", cluster, "-c", str(properties), "--ignore-formatted",
     ]  # fmt: skip
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("a", encoding="utf-8") as log:
         log.write(result.stdout + result.stderr)
     return None if result.returncode == 0 else (result.stdout + result.stderr)

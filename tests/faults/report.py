@@ -71,7 +71,32 @@ def _registry_killed(d: dict[str, Any]) -> str:
     )
 
 
+def _leader_killed(d: dict[str, Any]) -> str:
+    if "produced" in d:
+        counts = f"delivery reports: {d['delivered']} delivered + {d['failed']} failed = {d['produced']}"
+    else:
+        counts = f"{d['consumed']} consumed, {d['dead_lettered']} dead-lettered"
+    return (
+        f"kill -9 of {d['killed']} (leader of partition 0), back {d['node_back_after_s']} s later; {counts}"
+    )
+
+
+def _rolling_restart(d: dict[str, Any]) -> str:
+    nodes = ", ".join(
+        f"{r['node']} {r.get('stop_s', '?')} s to stop, {r['restart_s']} s in all" for r in d["restarts"]
+    )
+    return (
+        f"SIGTERM and start, one node at a time, each caught up before the next ({nodes}); consumed twice: "
+        f"{d['consumed_twice']}; delivery reports: {d['delivered']} delivered + {d['failed']} failed = "
+        f"{d['produced']}; the main job beside it: exit {d['main_job_exit']}, "
+        f"balanced {d['main_job_balanced']}"
+    )
+
+
 _NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "3 nodes: leader kill mid-produce": _leader_killed,
+    "3 nodes: leader kill mid-consume": _leader_killed,
+    "3 nodes: rolling restart": _rolling_restart,
     "registry killed": _registry_killed,
     "consumer killed": _consumer_killed,
     "broker restart": _broker_restart,
@@ -102,18 +127,20 @@ def render(rows: list[dict[str, Any]]) -> str:
     lines = [
         f"Fault suite, profile {', '.join(profiles)}, seed {rows[0]['seed']}; machine: {_machine()}",
         "",
-        "| scenario | messages | lost | duplicated | DLQ'd | recovered after (s) | scenario time (s) "
-        "| notes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | messages | lost | duplicated | DLQ'd | recovered after (s) | longest stall, produce / "
+        "consume (s) | scenario time (s) | notes |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         notes = _NOTES.get(row["scenario"], lambda _d: "")(row.get("details", {}))
+        stalls = (row.get("produce_stall_s"), row.get("consume_stall_s"))
         cells = [
             row["messages"],
             row["lost"],
             row["duplicated"],
-            row["dlq"],
-            row["recovered_after_s"],
+            row.get("dlq"),
+            row.get("recovered_after_s"),
+            " / ".join(_cell(s) for s in stalls) if any(s is not None for s in stalls) else None,
             row["seconds"],
         ]
         lines.append(f"| {row['scenario']} | {' | '.join(_cell(c) for c in cells)} | {notes} |")

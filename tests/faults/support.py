@@ -173,7 +173,8 @@ class FaultStack:
 
     def create_topic(self, name: str, partitions: int) -> str:
         admin = AdminClient(self.kafka_config())
-        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])[name].result(
+        # -1: the broker's default (1 on one node, 3 on the three-node cluster)
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=-1)])[name].result(
             30
         )
         return name

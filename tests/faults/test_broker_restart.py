@@ -42,7 +42,7 @@ class Restart:
 
 
 def _restarts(fault_stack: FaultStack, plan: list[Restart], stats: DeliveryStats, pause: float) -> None:
-    kafka = fault_stack.stack.kafka
+    kafka = fault_stack.stack.nodes[0].process
     for restart in plan:
         restart.go.wait()
         try:

@@ -81,7 +81,7 @@ def test_up_reuses_restart_keeps_schemas_and_messages(second_stack: EmbeddedStac
     again = stack.up()
     assert [component.pid for component in stack.status()] == pids, "second `up` must reuse the stack"
     assert again["total"] < first["total"]
-    assert "kafka" not in again, "a reused stack starts nothing"
+    assert "kafka-1" not in again, "a reused stack starts nothing"
 
     kafka_conf = {"bootstrap.servers": stack.bootstrap_servers}
     admin = AdminClient(kafka_conf)
@@ -95,7 +95,7 @@ def test_up_reuses_restart_keeps_schemas_and_messages(second_stack: EmbeddedStac
     producer.produce("kept", value=value)
     assert producer.flush(30) == 0
 
-    assert sorted(stack.down()) == ["kafka", "registry"]
+    assert sorted(stack.down()) == ["kafka-1", "registry"]
     assert [component.state for component in stack.status()] == ["stopped", "stopped"]
     assert stack.down() == [], "a second `down` has nothing of ours to stop"
 
@@ -129,7 +129,7 @@ def test_port_taken_by_another_process_is_reported(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", config.kafka_port))
         squatter.listen()
         with pytest.raises(
-            PortInUseError, match=rf"kafka: port {config.kafka_port} on 127.0.0.1 is already in use"
+            PortInUseError, match=rf"kafka-1: port {config.kafka_port} on 127.0.0.1 is already in use"
         ):
             EmbeddedStack(config).up()
     assert EmbeddedStack(config).status()[0].state == "stopped"
@@ -148,7 +148,7 @@ def test_component_that_fails_to_start_reports_its_log_tail(tmp_path: Path) -> N
     finally:
         stack.down()
     error = info.value
-    assert error.component == "kafka"
+    assert error.component == "kafka-1"
     assert error.log_path.endswith("kafka.log")
     assert error.log_tail, "the error carries the component's last log lines"
     assert "last lines of" in str(error)
@@ -182,7 +182,7 @@ def test_a_registry_that_fails_to_start_leaves_no_kafka_running(tmp_path: Path) 
         with pytest.raises(ComponentFailedError, match=r"^registry exited during start") as info:
             stack.up(progress=said.append)
         assert "fake java: no registry here (Kafka listening: True)" in info.value.log_tail
-        assert said[-1] == "the stack did not come up: stopped kafka again"
+        assert said[-1] == "the stack did not come up: stopped kafka-1 again"
         _assert_nothing_left(stack)
     finally:
         stack.down()

@@ -215,6 +215,15 @@ def test_stack_settings_come_from_the_environment_and_flags_win() -> None:
         load_stack_settings({"PIPELINE_KAFKA_PORT": "99999"})
 
 
+@pytest.mark.parametrize("raw", ["0", "2", "4", "three", "-1", "3.0", "7"])
+def test_a_broker_count_is_one_three_or_five(raw: str) -> None:
+    with pytest.raises(ConfigError, match=rf"PIPELINE_BROKERS='{raw}': the embedded cluster has 1, 3 or 5"):
+        load_stack_settings({"PIPELINE_BROKERS": raw})
+    assert load_stack_settings({}).brokers is None, "unset: what the state folder holds"
+    assert load_stack_settings({"PIPELINE_BROKERS": "3"}).brokers == 3
+    assert load_stack_settings({"PIPELINE_BROKERS": "3"}, brokers=1).brokers == 1, "the flag wins"
+
+
 @pytest.mark.parametrize(
     ("env", "flags", "message"),
     [

@@ -22,14 +22,19 @@ def test_versions_are_pinned_once_in_the_pom() -> None:
     assert versions["apicurio"].startswith("3.")
 
 
+def _properties(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
 def test_single_node_properties_make_internal_topics_work_on_one_broker(tmp_path: Path) -> None:
-    props = dict(
-        line.split("=", 1) for line in kafka.server_properties(19092, 19093, tmp_path / "data").splitlines()
-    )
+    props = _properties(kafka.server_properties(1, 19092, [(1, 19093)], tmp_path / "data"))
     assert props["process.roles"] == "broker,controller"
+    assert props["node.id"] == "1"
     assert props["controller.quorum.voters"] == "1@127.0.0.1:19093"
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
     for key in (
+        "default.replication.factor",
+        "min.insync.replicas",
         "offsets.topic.replication.factor",
         "transaction.state.log.replication.factor",
         "transaction.state.log.min.isr",
@@ -37,12 +42,44 @@ def test_single_node_properties_make_internal_topics_work_on_one_broker(tmp_path
     ):
         assert props[key] == "1", key
     assert props["log.dirs"] == str(tmp_path / "data")
+    assert "broker.session.timeout.ms" not in props
 
 
-def test_cluster_id_looks_like_kafkas() -> None:
-    ids = {kafka._cluster_id() for _ in range(200)}
+def test_three_nodes_are_one_quorum_replicating_three_times_with_min_isr_two(tmp_path: Path) -> None:
+    voters = [(1, 19093), (2, 19095), (3, 19097)]
+    nodes = [
+        _properties(kafka.server_properties(node, port, voters, tmp_path / str(node)))
+        for node, port in ((1, 19092), (2, 19094), (3, 19096))
+    ]
+    assert {props["controller.quorum.voters"] for props in nodes} == {
+        "1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097"
+    }
+    assert [props["node.id"] for props in nodes] == ["1", "2", "3"]
+    assert nodes[1]["listeners"] == "PLAINTEXT://127.0.0.1:19094,CONTROLLER://127.0.0.1:19095"
+    assert len({props["log.dirs"] for props in nodes}) == 3
+    for props in nodes:
+        for key in (
+            "default.replication.factor",
+            "offsets.topic.replication.factor",
+            "transaction.state.log.replication.factor",
+            "share.coordinator.state.topic.replication.factor",
+        ):
+            assert props[key] == "3", key
+        for key in (
+            "min.insync.replicas",
+            "transaction.state.log.min.isr",
+            "share.coordinator.state.topic.min.isr",
+        ):
+            assert props[key] == "2", key
+        assert int(props["broker.session.timeout.ms"]) < 9000  # fenced sooner than Kafka's default
+
+
+def test_cluster_id_looks_like_kafkas_and_is_kept(tmp_path: Path) -> None:
+    ids = {kafka._new_cluster_id() for _ in range(200)}
     assert len(ids) == 200
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    kept = tmp_path / "node" / "cluster.id"
+    assert kafka.cluster_id(kept) == kafka.cluster_id(kept) == kept.read_text().strip()
 
 
 def test_registry_is_local_durable_and_backward_by_default(tmp_path: Path) -> None:
