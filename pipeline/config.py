@@ -345,7 +345,8 @@ def _tuning(kind: type[_T], prefix: str, env: Mapping[str, str]) -> _T:
     if isinstance(tuning, ConsumerTuning):
         if tuning.group_protocol not in _GROUP_PROTOCOLS:
             raise ConfigError(
-                f"{prefix}GROUP_PROTOCOL={tuning.group_protocol!r}; expected one of {sorted(_GROUP_PROTOCOLS)}"
+                f"{prefix}GROUP_PROTOCOL={tuning.group_protocol!r}; expected one of "
+                f"{sorted(_GROUP_PROTOCOLS)}"
             )
         if tuning.group_protocol == "consumer" and "session_timeout_ms" in values:
             raise ConfigError(
