@@ -15,7 +15,8 @@ Environment (each overrides the same key in the file named by ``PIPELINE_CONFIG`
     SCHEMA_REGISTRY_BEARER_TOKEN   static bearer token
     SCHEMA_REGISTRY_CA_LOCATION    CA bundle for the registry (a file that must exist)
     PIPELINE_PRODUCER_<SETTING>    a ProducerTuning field, e.g. PIPELINE_PRODUCER_LINGER_MS=50
-    PIPELINE_CONSUMER_<SETTING>    a ConsumerTuning field, e.g. PIPELINE_CONSUMER_SESSION_TIMEOUT_MS=10000
+    PIPELINE_CONSUMER_<SETTING>    a ConsumerTuning field, e.g. PIPELINE_CONSUMER_SESSION_TIMEOUT_MS=10000,
+                                   PIPELINE_CONSUMER_GROUP_PROTOCOL=classic|consumer
     PIPELINE_APP_NAME              who produces, in dead letters (default pipeline@<host>)
 
 The embedded stack's own (``load_stack_settings``): ``PIPELINE_STACK_DIR``, ``PIPELINE_KAFKA_PORT``,
@@ -126,8 +127,14 @@ class ProducerTuning:
 @dataclass(frozen=True)
 class ConsumerTuning:
     """How consumers fetch and how long the group waits for them. Offsets are never committed
-    automatically and assignment is cooperative-sticky: not tunable."""
+    automatically and assignment is incremental: not tunable.
 
+    ``group_protocol`` is the group protocol: ``classic`` (JoinGroup/SyncGroup, the client-side
+    cooperative-sticky assignor) or ``consumer`` (KIP-848: the broker assigns, with its ``uniform``
+    assignor; the session timeout and heartbeats are then the broker's, so ``session_timeout_ms`` is
+    refused with it)."""
+
+    group_protocol: str = "classic"
     session_timeout_ms: int = 45000
     max_poll_interval_ms: int = 300000
     queued_min_messages: int = 20000
@@ -140,6 +147,7 @@ class ConsumerTuning:
 
 _COMPRESSIONS = {"none", "gzip", "snappy", "lz4", "zstd"}
 _OFFSET_RESETS = {"earliest", "latest", "error"}
+_GROUP_PROTOCOLS = {"classic", "consumer"}
 
 
 @dataclass(frozen=True)
@@ -298,7 +306,7 @@ _GUARANTEES = {
     "PIPELINE_PRODUCER_ACKS": "acks=all",
     "PIPELINE_PRODUCER_ENABLE_IDEMPOTENCE": "idempotence",
     "PIPELINE_CONSUMER_ENABLE_AUTO_COMMIT": "committing only what was processed",
-    "PIPELINE_CONSUMER_PARTITION_ASSIGNMENT_STRATEGY": "cooperative-sticky assignment",
+    "PIPELINE_CONSUMER_PARTITION_ASSIGNMENT_STRATEGY": "incremental (cooperative) assignment",
 }
 
 
@@ -336,6 +344,17 @@ def _tuning(kind: type[_T], prefix: str, env: Mapping[str, str]) -> _T:
             f"{prefix}AUTO_OFFSET_RESET={tuning.auto_offset_reset!r}; expected one of "
             f"{sorted(_OFFSET_RESETS)}"
         )
+    if isinstance(tuning, ConsumerTuning):
+        if tuning.group_protocol not in _GROUP_PROTOCOLS:
+            raise ConfigError(
+                f"{prefix}GROUP_PROTOCOL={tuning.group_protocol!r}; expected one of "
+                f"{sorted(_GROUP_PROTOCOLS)}"
+            )
+        if tuning.group_protocol == "consumer" and "session_timeout_ms" in values:
+            raise ConfigError(
+                f"{prefix}SESSION_TIMEOUT_MS: with {prefix}GROUP_PROTOCOL=consumer the session timeout is "
+                "the broker's (group.consumer.session.timeout.ms), not a client setting"
+            )
     return tuning
 
 
@@ -458,18 +477,28 @@ def producer_config(kafka: KafkaSettings, tuning: ProducerTuning) -> dict[str, A
 
 def consumer_config(kafka: KafkaSettings, group_id: str, tuning: ConsumerTuning) -> dict[str, Any]:
     """librdkafka consumer settings: the connection, the group, the guarantees (no automatic commits,
-    cooperative-sticky assignment) and the tuning."""
+    incremental assignment: cooperative-sticky with the classic protocol, the broker's with KIP-848's)
+    and the tuning. With ``group.protocol=consumer`` librdkafka refuses the assignment strategy, the
+    session timeout and the heartbeat interval (the broker owns them), so they are left out."""
+    group: dict[str, Any]
+    if tuning.group_protocol == "consumer":
+        group = {"group.protocol": "consumer"}
+    else:
+        group = {
+            "group.protocol": "classic",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "session.timeout.ms": tuning.session_timeout_ms,
+        }
     conf: dict[str, Any] = {
         **librdkafka_config(kafka),
         "group.id": group_id,
-        "partition.assignment.strategy": "cooperative-sticky",
+        **group,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "auto.offset.reset": tuning.auto_offset_reset,
         "queued.min.messages": tuning.queued_min_messages,
         "fetch.queue.backoff.ms": tuning.fetch_queue_backoff_ms,
         "max.poll.interval.ms": tuning.max_poll_interval_ms,
-        "session.timeout.ms": tuning.session_timeout_ms,
         "fetch.min.bytes": tuning.fetch_min_bytes,
         "fetch.wait.max.ms": tuning.fetch_wait_max_ms,
     }

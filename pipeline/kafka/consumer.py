@@ -62,8 +62,16 @@ def committed_offsets(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-# Commit errors of a rebalance under way: the partitions still owned are committed again after it.
-_REBALANCING = (KafkaError.ILLEGAL_GENERATION, KafkaError.REBALANCE_IN_PROGRESS)
+# Commit errors of a rebalance under way (the classic protocol's generation, KIP-848's member epoch): the
+# partitions still owned are committed again after it.
+_REBALANCING = (
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.STALE_MEMBER_EPOCH,
+)
+# Inside the revoke callback the partitions are still ours and the group waits for us: a commit refused
+# there is tried again this many times (backoff 0.1 s doubling, ~3 s in all) before it is given up.
+_REVOKE_COMMIT_ATTEMPTS = 5
 
 
 @dataclass
@@ -74,6 +82,7 @@ class ConsumerStats:
     retries: int = 0
     batches: int = 0
     commits: int = 0
+    refused_commits: int = 0  # refused because a rebalance was under way (then tried again)
     last_batch_seconds: float = 0.0
     dead_lettered_by_stage: dict[str, int] = field(default_factory=dict)
 
@@ -318,10 +327,13 @@ class ConsumerLoop(Generic[T]):
             if key not in self._revoked:
                 self._pending[key] = max(self._pending.get(key, 0), offset + 1)
 
-    def _commit(self, only: Iterable[tuple[str, int]] | None = None) -> None:
+    def _commit(self, only: Iterable[tuple[str, int]] | None = None, *, keep_refused: bool = False) -> bool:
+        """Commit the processed offsets (of ``only``'s partitions, else all). Returns False when a
+        rebalance under way refused it; with ``keep_refused`` the offsets are then kept for another try,
+        else only those of partitions still owned are (committed with the next batch)."""
         keys = list(self._pending) if only is None else [k for k in only if k in self._pending]
         if not keys:
-            return
+            return True
         offsets = [
             TopicPartition(topic, partition, self._pending[(topic, partition)]) for topic, partition in keys
         ]
@@ -331,20 +343,42 @@ class ConsumerLoop(Generic[T]):
             error = exc.args[0] if exc.args else None
             code = error.code() if isinstance(error, KafkaError) else None
             if code == KafkaError._NO_OFFSET:
-                return
+                return True
             log.warning("commit of %s failed: %s", offsets, exc)
-            if code in _REBALANCING and only is None:
-                # A rebalance is under way: keep what was processed for the partitions still owned and
-                # commit it with the next batch, or else their new owner would process it again.
-                for key in keys:
-                    if key not in self._owned:
-                        self._pending.pop(key, None)
-                return
+            if code in _REBALANCING:
+                self.stats.refused_commits += 1
+                if not keep_refused:
+                    # Keep what was processed for the partitions still owned and commit it with the next
+                    # batch (or in their revoke callback), or else their new owner would process it again.
+                    for key in keys:
+                        if key not in self._owned:
+                            self._pending.pop(key, None)
+                return False
             # Ownership lost for good: the new owner re-reads from the last commit; nothing is lost.
         else:
             self.stats.commits += 1
         for key in keys:
             self._pending.pop(key, None)
+        return True
+
+    def _commit_revoked(self, keys: list[tuple[str, int]]) -> None:
+        """Commit what was processed of the partitions being revoked, before they are handed over.
+
+        The revoke callback runs while they are still owned and before the group moves on, so a commit
+        refused because a rebalance is under way (the generation or member epoch is being replaced) is
+        tried again with backoff: giving it up would hand processed records to the new owner, a
+        duplicate on a clean rebalance. Other errors, and a refusal that outlasts the attempts, leave the
+        records to the new owner (re-delivered, never lost)."""
+        for attempt in range(_REVOKE_COMMIT_ATTEMPTS):
+            if self._commit(only=keys, keep_refused=True):
+                return
+            time.sleep(0.1 * 2**attempt)
+        log.warning(
+            "commit of revoked partitions %s still refused after %d attempts: their new owner will "
+            "process the uncommitted records again",
+            sorted(k for k in keys if k in self._pending),
+            _REVOKE_COMMIT_ATTEMPTS,
+        )
 
     # -- rebalance and signals -----------------------------------------------------------------
 
@@ -357,7 +391,7 @@ class ConsumerLoop(Generic[T]):
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in partitions]
-        self._commit(only=keys)
+        self._commit_revoked(keys)
         self._revoked.update(keys)
         self._owned.difference_update(keys)
         for key in keys:

@@ -93,10 +93,31 @@ def _rolling_restart(d: dict[str, Any]) -> str:
     )
 
 
+def _rebalance_scaling(d: dict[str, Any]) -> str:
+    return (
+        f"protocol {d['protocol']}, {d['partitions']} partitions, 1 to {d['max_members']} members: "
+        f"{d['joins']} joins, {d['leaves']} leaves (SIGTERM); rebalanced and consuming again after: "
+        f"join median {d['join_rebalance_median_s']} s (max {d['join_rebalance_max_s']}), leave median "
+        f"{d['leave_rebalance_median_s']} s (max {d['leave_rebalance_max_s']}); commits refused by a "
+        f"rebalance under way (then made): {d['refused_commits']}"
+    )
+
+
+def _rebalance_kill(d: dict[str, Any]) -> str:
+    seconds = ", ".join(str(s) for s in d["kill_to_settled_s"])
+    return (
+        f"protocol {d['protocol']}: {d['kills']} kill -9 of a member among 3; every duplicate in the "
+        f"killed member's last batch (batch {d['batch_size']}); kill to rebalanced and consuming: "
+        f"{seconds} s (session timeout {d['session_timeout_ms']} ms)"
+    )
+
+
 _NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
     "3 nodes: leader kill mid-produce": _leader_killed,
     "3 nodes: leader kill mid-consume": _leader_killed,
     "3 nodes: rolling restart": _rolling_restart,
+    "rebalance scaling": _rebalance_scaling,
+    "rebalance kill -9": _rebalance_kill,
     "registry killed": _registry_killed,
     "consumer killed": _consumer_killed,
     "broker restart": _broker_restart,

@@ -12,6 +12,7 @@ Sizes come from the environment, so the same code runs the quick subset in CI an
 | FAULT_POISON | 1000 | 1000 | poison messages in the fuzz (twice as many good ones around them) |
 | FAULT_BROKER_DOWN_SECONDS | 2 | 10 | how long the broker stays down at each restart |
 | (broker restarts) | kill | stop, kill | SIGKILL only; a clean SIGTERM stop, then a SIGKILL |
+| FAULT_MEMBERS_CHANGES | 10 | 30 | joins and leaves (SIGTERM) of group members; a tenth as many kill -9 |
 | FAULT_SEED | 7 | 7 | seeds every random choice (kill moments, mutations) |
 | FAULT_RESULTS | build/fault-results.jsonl | same | where each scenario appends its figures |
 """
@@ -80,6 +81,7 @@ class FaultSizes:
     broker_down_seconds: float
     broker_restarts: tuple[str, ...]  # each "stop" (SIGTERM, clean shutdown) or "kill" (SIGKILL)
     seed: int
+    members_changes: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FaultSizes:
@@ -106,12 +108,13 @@ class FaultSizes:
             broker_down_seconds=number("FAULT_BROKER_DOWN_SECONDS", defaults.broker_down_seconds),
             broker_restarts=defaults.broker_restarts,
             seed=int(number("FAULT_SEED", defaults.seed)),
+            members_changes=int(number("FAULT_MEMBERS_CHANGES", defaults.members_changes)),
         )
 
 
 _PROFILES = {
-    "quick": FaultSizes("quick", 5_000, 3, 5.0, 1_000, 2.0, ("kill",), 7),
-    "full": FaultSizes("full", 100_000, 20, 30.0, 1_000, 10.0, ("stop", "kill"), 7),
+    "quick": FaultSizes("quick", 5_000, 3, 5.0, 1_000, 2.0, ("kill",), 7, 10),
+    "full": FaultSizes("full", 100_000, 20, 30.0, 1_000, 10.0, ("stop", "kill"), 7, 30),
 }
 
 

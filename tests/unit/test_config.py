@@ -173,9 +173,25 @@ def test_consumers_never_commit_on_their_own_and_take_static_membership() -> Non
     assert conf["group.instance.id"] == "worker-1" and conf["group.id"] == "g"
 
 
+def test_the_group_protocol_picks_who_assigns_and_who_times_sessions_out() -> None:
+    classic = consumer_config(load_settings(KAFKA_ONLY).kafka, "g", load_settings(KAFKA_ONLY).consumer)
+    assert classic["group.protocol"] == "classic" and classic["session.timeout.ms"] == 45000
+    settings = load_settings({**KAFKA_ONLY, "PIPELINE_CONSUMER_GROUP_PROTOCOL": "consumer"})
+    conf = consumer_config(settings.kafka, "g", settings.consumer)
+    # librdkafka refuses these with group.protocol=consumer: the broker assigns and times sessions out
+    assert conf["group.protocol"] == "consumer"
+    assert not {"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms"} & set(conf)
+    assert conf["enable.auto.commit"] is False and conf["enable.auto.offset.store"] is False
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
+        (
+            "PIPELINE_CONSUMER_GROUP_PROTOCOL",
+            "eager",
+            "PIPELINE_CONSUMER_GROUP_PROTOCOL='eager'; expected one of",
+        ),
         ("PIPELINE_PRODUCER_LINGER", "5", "PIPELINE_PRODUCER_LINGER: unknown setting; expected one of"),
         ("PIPELINE_PRODUCER_LINGER_MS", "soon", "PIPELINE_PRODUCER_LINGER_MS='soon' is not a whole number"),
         ("PIPELINE_PRODUCER_LINGER_MS", "-1", "must not be negative"),
@@ -268,3 +284,15 @@ def test_the_controller_port_follows_the_kafka_port_wherever_it_comes_from() -> 
     assert load_stack_settings({"PIPELINE_KAFKA_PORT": "29092"}, kafka_port=19092).controller_port == 19093
     settings = load_stack_settings({"PIPELINE_CONTROLLER_PORT": "19999"}, kafka_port=19092)
     assert (settings.kafka_port, settings.controller_port, settings.registry_port) == (19092, 19999, 8081)
+
+
+def test_a_session_timeout_with_the_consumer_protocol_is_refused_naming_both_variables() -> None:
+    env = {
+        **KAFKA_ONLY,
+        "PIPELINE_CONSUMER_GROUP_PROTOCOL": "consumer",
+        "PIPELINE_CONSUMER_SESSION_TIMEOUT_MS": "10000",
+    }
+    with pytest.raises(
+        ConfigError, match="PIPELINE_CONSUMER_SESSION_TIMEOUT_MS: with PIPELINE_CONSUMER_GROUP"
+    ):
+        load_settings(env)

@@ -147,3 +147,70 @@ def test_committed_offsets_are_asked_again_while_the_coordinator_moves() -> None
 
     with pytest.raises(KafkaException):
         committed_offsets(Down(), tps, 1)  # type: ignore[arg-type]
+
+
+class RevokingConsumer(ScriptedConsumer):
+    """Hands out one batch of partition 0, then revokes partition 0 (as librdkafka does, from inside
+    ``consume``); refuses the first ``refusals`` commits with ``code``, as a broker does while a
+    rebalance replaces the generation or member epoch; records whether each commit came from the
+    revoke callback."""
+
+    def __init__(self, batches: list[list[Message]], code: int, refusals: int) -> None:
+        super().__init__(batches)
+        self.code, self.refusals = code, refusals
+        self.in_revoke = False
+        self.revoke_commits: list[list[tuple[str, int, int]]] = []
+
+    def subscribe(
+        self, topics: list[str], on_assign: Callable[..., None], on_revoke: Callable[..., None]
+    ) -> None:
+        self.on_revoke = on_revoke
+        super().subscribe(topics, on_assign, on_revoke)
+
+    def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        if self.batches:
+            return self.batches.pop(0)
+        if not self.in_revoke:
+            self.in_revoke = True
+            self.on_revoke(self, [TopicPartition("t", 0)])
+        return []
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise KafkaException(KafkaError(self.code))
+        super().commit(offsets, asynchronous)
+        if self.in_revoke:
+            self.revoke_commits.append(self.commits[-1])
+
+
+@pytest.mark.parametrize(
+    "code",
+    [KafkaError.ILLEGAL_GENERATION, KafkaError.REBALANCE_IN_PROGRESS, KafkaError.STALE_MEMBER_EPOCH],
+)
+@pytest.mark.parametrize(
+    "refusals",
+    [
+        pytest.param(1, id="after the batch only"),
+        pytest.param(3, id="after the batch and twice in the revoke callback"),
+    ],
+)
+def test_a_revoked_partition_is_committed_in_its_revoke_callback_through_refusals(
+    code: int, refusals: int
+) -> None:
+    consumer = RevokingConsumer([[_msg(0, 10, b"a"), _msg(0, 11, b"b")]], code, refusals)
+    loop = ConsumerLoop({"group.id": "g"}, ["t"], _decode, lambda _batch: None, consumer=consumer)  # type: ignore[arg-type]
+    loop.run(idle_timeout=0, handle_signals=False)
+    # the processed offset reached the broker before the partition was handed over: no duplicate
+    assert consumer.revoke_commits == [[("t", 0, 12)]]
+    assert consumer.commits == [[("t", 0, 12)]]
+    assert loop.stats.refused_commits == refusals
+
+
+def test_a_revoked_partition_whose_commit_is_refused_for_good_is_left_to_its_new_owner() -> None:
+    consumer = RevokingConsumer([[_msg(0, 10, b"a")]], KafkaError.REBALANCE_IN_PROGRESS, refusals=99)
+    loop = ConsumerLoop({"group.id": "g"}, ["t"], _decode, lambda _batch: None, consumer=consumer)  # type: ignore[arg-type]
+    loop.run(idle_timeout=0, handle_signals=False)
+    # never committed later, when the partition is no longer ours (its new owner re-reads it)
+    assert consumer.commits == []
+    assert loop.stats.refused_commits == 1 + 5
