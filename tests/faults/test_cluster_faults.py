@@ -127,6 +127,7 @@ class StallWatch:
     def __init__(self, progress: Callable[[], int], pending: Callable[[], bool]) -> None:
         self._progress, self._pending = progress, pending
         self.longest = 0.0
+        self.longest_began = 0.0  # time.time() when the longest stall began
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -145,7 +146,8 @@ class StallWatch:
             if seen != last or not self._pending():
                 last, since = seen, now
             else:
-                self.longest = max(self.longest, now - since)
+                if now - since > self.longest:
+                    self.longest, self.longest_began = now - since, time.time() - (now - since)
 
 
 def produce(
@@ -170,11 +172,12 @@ def produce(
             producer.send(event(seq, tag), key=f"{tag}-{seq}")
             ahead = started + (seq + 1) / rate - time.monotonic()
             producer.producer.poll(max(0.0, ahead))
-        for fault in faults:
-            fault.join(CATCH_UP_TIMEOUT)
+        deadline = time.monotonic() + CATCH_UP_TIMEOUT
+        while any(fault.is_alive() for fault in faults) and time.monotonic() < deadline:
+            producer.producer.poll(0.05)  # delivery reports are served while the fault finishes
         producer.flush(CATCH_UP_TIMEOUT)
     counts = {"produced": stats.produced, "delivered": stats.delivered, "failed": stats.failed}
-    return counts, watch.longest
+    return {**counts, "stall_began": round(watch.longest_began, 1)}, watch.longest
 
 
 def read_seqs(cluster: FaultStack, topic: str, tag: str) -> Counter[int]:
@@ -225,7 +228,11 @@ def test_partition_leader_killed_mid_produce(cluster: FaultStack) -> None:
         details={**counts, **log},
     )
     assert log.get("killed"), "the leader was killed"
-    assert counts == {"produced": n, "delivered": n, "failed": 0}, "the delivery reports account for all"
+    assert {k: counts[k] for k in ("produced", "delivered", "failed")} == {
+        "produced": n,
+        "delivered": n,
+        "failed": 0,
+    }
     assert not lost, f"{len(lost)} events missing, e.g. {lost[:10]}"
     assert duplicated == 0, f"{duplicated} events written twice"
 
@@ -303,7 +310,7 @@ def test_rolling_restart_while_the_main_job_runs(cluster: FaultStack, tmp_path: 
 
     def rolling_restart() -> None:
         for node in cluster.stack.nodes:
-            stopped_at = time.monotonic()
+            stopped_at, wall = time.monotonic(), time.time()
             node.process.stop()  # SIGTERM: a controlled shutdown moves leadership first
             stop_s = time.monotonic() - stopped_at
             cluster.stack.up()
@@ -311,7 +318,7 @@ def test_rolling_restart_while_the_main_job_runs(cluster: FaultStack, tmp_path: 
             restore_cluster(cluster)
             caught_up_s = time.monotonic() - back_at
             restarts.append(
-                {"node": node.process.name, "stop_s": round(stop_s, 1),
+                {"node": node.process.name, "stopped": round(wall, 1), "stop_s": round(stop_s, 1),
                  "restart_s": round(back_at - stopped_at, 1), "caught_up_s": round(caught_up_s, 1)}
             )  # fmt: skip
 
@@ -354,7 +361,11 @@ def test_rolling_restart_while_the_main_job_runs(cluster: FaultStack, tmp_path: 
         },
     )
     assert len(restarts) == 3, "every node was restarted"
-    assert counts == {"produced": n, "delivered": n, "failed": 0}, "the delivery reports account for all"
+    assert {k: counts[k] for k in ("produced", "delivered", "failed")} == {
+        "produced": n,
+        "delivered": n,
+        "failed": 0,
+    }
     assert not lost, f"{len(lost)} events missing from the topic, e.g. {lost[:10]}"
     assert duplicated == 0, f"{duplicated} events written twice"
     assert not consumed_lost, f"{len(consumed_lost)} events never consumed, e.g. {consumed_lost[:10]}"
