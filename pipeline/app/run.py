@@ -46,7 +46,15 @@ from pipeline.registry.register import register_schemas
 from pipeline.schema import Catalog, load_catalog
 from pipeline.stack.cluster import ensure_cluster
 
-__all__ = ["RUN_HEADER", "Progress", "RunSummary", "TopicSummary", "group_lag", "run_pipeline"]
+__all__ = [
+    "RUN_HEADER",
+    "Progress",
+    "RunSummary",
+    "TopicSummary",
+    "group_lag",
+    "load_generated",
+    "run_pipeline",
+]
 
 RUN_HEADER = "pipeline.app.run"
 
@@ -160,7 +168,7 @@ class _TopicJob:
         )
 
 
-def _load_generated(catalog: Catalog, workdir: Path, run_id: str) -> ModuleType:
+def load_generated(catalog: Catalog, workdir: Path, run_id: str) -> ModuleType:
     """The catalog's typed modules, generated now (as ``pipeline generate`` writes them) and imported
     as a package of their own: the job always runs exactly the catalog it was given."""
     package = f"pipeline_run_{run_id.replace('-', '_')}"
@@ -273,7 +281,7 @@ def run_pipeline(
 
     run_id = f"run-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="pipeline-run-") as workdir:
-        package = _load_generated(catalog, Path(workdir), run_id)
+        package = load_generated(catalog, Path(workdir), run_id)
         jobs = [
             _TopicJob(topic.name, getattr(package, module_name(topic.name)), run_id, seed + index * 1000)
             for index, topic in enumerate(catalog.topics)

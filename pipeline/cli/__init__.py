@@ -30,9 +30,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _commands() -> list[Any]:
     """The modules that add subcommands, in the order ``--help`` lists them (imported when needed)."""
-    from pipeline.cli import bench, compat, dlq, generate, run, schemas, stack
+    from pipeline.cli import bench, compat, dlq, generate, run, schemas, stack, worker
 
-    return [run, dlq, generate, stack, schemas, compat, bench]
+    return [run, worker, dlq, generate, stack, schemas, compat, bench]
 
 
 def _version() -> str:

@@ -59,3 +59,7 @@ SUBJECTS["shipments-com.example.shipments.ShipmentKey"] = SchemaBinding(
     subject="shipments-com.example.shipments.ShipmentKey",
     schema_text='{"type":"record","name":"ShipmentKey","namespace":"com.example.shipments","doc":"Identifies one shipment: every event of a shipment has this key, so its events stay in order on one partition.","fields":[{"name":"shipment_id","type":{"type":"string","logicalType":"uuid"},"doc":"Unique shipment identifier."},{"name":"carrier","type":"string","doc":"The carrier\'s code, e.g. DHL."}]}',
 )
+SUBJECTS["customer-activity-value"] = SchemaBinding(
+    subject="customer-activity-value",
+    schema_text='{"type":"record","name":"CustomerActivity","namespace":"com.example.activity","doc":"One thing a customer did, derived from the order stream by the orders-to-activity pipeline.","fields":[{"name":"customer_id","type":"string","doc":"The customer."},{"name":"order_id","type":"string","doc":"The order this activity comes from."},{"name":"kind","type":{"type":"enum","name":"ActivityKind","doc":"What the customer\'s order did.","symbols":["ORDER_PLACED","ORDER_CONFIRMED","ORDER_SHIPPED","ORDER_DELIVERED"]},"doc":"What happened."},{"name":"amount","type":"double","doc":"The order\'s total, in the shop\'s currency."},{"name":"occurred_at","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the order event happened."}]}',
+)

@@ -13,7 +13,9 @@ import uuid
 
 __all__ = [
     "MODEL",
+    "ActivityKind",
     "Address",
+    "CustomerActivity",
     "CustomerEvent",
     "CustomerEventType",
     "Money",
@@ -69,6 +71,17 @@ class CustomerEventType(enum.Enum):
     REGISTERED = "REGISTERED"
     UPDATED = "UPDATED"
     DEACTIVATED = "DEACTIVATED"
+
+
+class ActivityKind(enum.Enum):
+    """What the customer's order did."""
+
+    __avro_name__ = "com.example.activity.ActivityKind"
+
+    ORDER_PLACED = "ORDER_PLACED"
+    ORDER_CONFIRMED = "ORDER_CONFIRMED"
+    ORDER_SHIPPED = "ORDER_SHIPPED"
+    ORDER_DELIVERED = "ORDER_DELIVERED"
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -251,6 +264,28 @@ class ShipmentKey:
     """The carrier's code, e.g. DHL."""
 
 
+@dataclasses.dataclass(slots=True, kw_only=True)
+class CustomerActivity:
+    """One thing a customer did, derived from the order stream by the orders-to-activity pipeline."""
+
+    __avro_name__ = "com.example.activity.CustomerActivity"
+
+    customer_id: str
+    """The customer."""
+
+    order_id: str
+    """The order this activity comes from."""
+
+    kind: ActivityKind
+    """What happened."""
+
+    amount: float
+    """The order's total, in the shop's currency."""
+
+    occurred_at: datetime.datetime
+    """When the order event happened."""
+
+
 MODEL: dict[str, type] = {
     "com.example.orders.Order": Order,
     "com.example.orders.OrderStatus": OrderStatus,
@@ -265,4 +300,6 @@ MODEL: dict[str, type] = {
     "com.example.shipments.ShipmentDispatched": ShipmentDispatched,
     "com.example.shipments.ShipmentDelivered": ShipmentDelivered,
     "com.example.shipments.ShipmentKey": ShipmentKey,
+    "com.example.activity.CustomerActivity": CustomerActivity,
+    "com.example.activity.ActivityKind": ActivityKind,
 }

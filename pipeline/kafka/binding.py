@@ -20,10 +20,12 @@ from pipeline.retry import RetryPolicy
 __all__ = [
     "SchemaBinding",
     "TopicBinding",
+    "key_codec",
     "open_consumer",
     "open_producer",
     "registry_client",
     "value_decoder",
+    "value_encoder",
 ]
 
 T = TypeVar("T")
@@ -84,12 +86,30 @@ def value_decoder(binding: TopicBinding, resolver: SchemaResolver) -> AvroDecode
     return AvroDecoder(resolver, binding.value_schema(), topic=binding.topic, model=binding.classes)
 
 
+def value_encoder(binding: TopicBinding, resolver: SchemaResolver) -> AvroEncoder | OneOfEncoder:
+    """The encoder of ``binding``'s values: its schema's, or one per event type of a topic with several.
+    Looks up each schema id once (RegistryError if unregistered)."""
+    encoders = []
+    for value in binding.values:
+        registered, _ = value.registered(resolver)
+        encoders.append(
+            AvroEncoder(
+                value.parsed(),
+                registered.schema_id,
+                value.subject,
+                binding.classes,
+                version=registered.version,
+            )
+        )
+    return encoders[0] if len(encoders) == 1 else OneOfEncoder(encoders, binding.classes)
+
+
 def registry_client(settings: Settings) -> RegistryClient:
     """The registry client of a running pipeline: its lookups wait out an outage (OUTAGE_RETRY)."""
     return RegistryClient(settings.registry, retry=OUTAGE_RETRY)
 
 
-def _key_codec(binding: TopicBinding, resolver: SchemaResolver) -> KeyCodec:
+def key_codec(binding: TopicBinding, resolver: SchemaResolver) -> KeyCodec:
     if binding.key is None:
         return StringKeyCodec()
     parsed = binding.key.parsed()
@@ -108,26 +128,14 @@ def open_producer(
 ) -> TopicProducer[T]:
     """A TopicProducer for ``binding``. Looks up the schema id once (RegistryError if unregistered)."""
     resolver = SchemaResolver(client or registry_client(settings))
-    encoders = []
-    for value in binding.values:
-        registered, _ = value.registered(resolver)
-        encoders.append(
-            AvroEncoder(
-                value.parsed(),
-                registered.schema_id,
-                value.subject,
-                binding.classes,
-                version=registered.version,
-            )
-        )
-    encoder = encoders[0] if len(encoders) == 1 else OneOfEncoder(encoders, binding.classes)
+    encoder = value_encoder(binding, resolver)
     producer = ReliableProducer(producer_config(settings.kafka, tuning or settings.producer))
     dlq = DeadLetterPublisher(producer, lambda _topic: binding.dlq_topic, app=app or settings.app_name)
     return TopicProducer(
         producer,
         binding.topic,
         encoder,
-        key_codec=_key_codec(binding, resolver),
+        key_codec=key_codec(binding, resolver),
         dlq=dlq,
     )
 
@@ -152,7 +160,7 @@ def open_consumer(
         consumer_config(settings.kafka, group_id, tuning or settings.consumer),
         binding.topic,
         decoder,
-        key_codec=_key_codec(binding, resolver),
+        key_codec=key_codec(binding, resolver),
         dlq=dlq,
         retry=retry,
         batch_size=batch_size,

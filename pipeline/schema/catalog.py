@@ -21,6 +21,7 @@ __all__ = [
     "PLAIN_KEY_TYPES",
     "Catalog",
     "NamedType",
+    "PipelineSpec",
     "ReferenceMode",
     "SchemaReference",
     "SubjectNameStrategy",
@@ -121,6 +122,21 @@ class SubjectSpec:
 
 
 @dataclass(frozen=True)
+class PipelineSpec:
+    """A declared transform (``[pipelines.<name>]``): read ``input``, call ``handler`` on each typed
+    record, write what it returns to ``output`` (None: the handler only has side effects), in the
+    consumer group ``group``; with ``exactly_once`` in one Kafka transaction per batch."""
+
+    name: str
+    input: str
+    output: str | None
+    handler: str
+    group: str
+    exactly_once: bool = True
+    batch: int = 500
+
+
+@dataclass(frozen=True)
 class TopicSpec:
     """One catalog topic and its dead-letter topic. ``key`` is None for a plain key (``key_type`` is
     then one of :data:`PLAIN_KEY_TYPES`); otherwise ``key_type`` is the key's full name.
@@ -156,6 +172,15 @@ class Catalog:
     types: Mapping[str, NamedType]
     subjects: tuple[SubjectSpec, ...]
     topics: tuple[TopicSpec, ...]
+    pipelines: tuple[PipelineSpec, ...] = ()
+
+    def pipeline(self, name: str) -> PipelineSpec:
+        """The declared pipeline called ``name``; KeyError naming the ones there are."""
+        for pipeline in self.pipelines:
+            if pipeline.name == name:
+                return pipeline
+        known = ", ".join(p.name for p in self.pipelines) or "none"
+        raise KeyError(f"pipeline {name!r} is not declared in {self.root}/catalog.toml (declared: {known})")
 
     def topic(self, name: str) -> TopicSpec:
         """The topic called ``name``; KeyError if the catalog has none."""

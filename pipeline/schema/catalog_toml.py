@@ -17,7 +17,7 @@ from pipeline.schema.avsc import is_legal_full_name
 from pipeline.schema.catalog import PLAIN_KEY_TYPES, ReferenceMode, SubjectNameStrategy
 from pipeline.schema.lint import Diagnostic, FieldNameStyle, LintOptions
 
-__all__ = ["CatalogConfig", "TopicConfig", "catalog_diagnostic", "parse_config"]
+__all__ = ["CatalogConfig", "PipelineConfig", "TopicConfig", "catalog_diagnostic", "parse_config"]
 
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _SECTIONS = {
@@ -36,6 +36,9 @@ _TOPIC_KEYS = {
     "dlq",
 }
 _TYPE_KEYS = {"compatibility"}
+_PIPELINE_KEYS = {"input", "output", "handler", "group", "exactly_once", "batch"}
+_HANDLER = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+_GROUP = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -60,6 +63,20 @@ class TopicConfig:
 
 
 @dataclass(frozen=True)
+class PipelineConfig:
+    """One ``[pipelines.<name>]`` table: a transform that reads ``input``, calls ``handler``
+    (``package.module:function``) on each typed record, and writes what it returns to ``output``."""
+
+    name: str
+    input: str
+    output: str | None
+    handler: str
+    group: str
+    exactly_once: bool = True
+    batch: int = 500
+
+
+@dataclass(frozen=True)
 class CatalogConfig:
     """The whole of ``catalog.toml``."""
 
@@ -68,6 +85,7 @@ class CatalogConfig:
     default_compatibility: Level
     type_compatibility: Mapping[str, Level]
     topics: tuple[TopicConfig, ...]
+    pipelines: tuple[PipelineConfig, ...] = ()
 
 
 def parse_config(text: str, file: str) -> tuple[CatalogConfig | None, list[Diagnostic]]:
@@ -138,11 +156,12 @@ class _Reader:
 
     def read(self, data: dict[str, Any]) -> CatalogConfig:
         for key in data:
-            if key not in {*_SECTIONS, "topics", "types"}:
+            if key not in {*_SECTIONS, "topics", "types", "pipelines"}:
                 self.report(
                     (),
                     key,
-                    f"unknown table [{_toml_key(key)}]; expected defaults, registry, lint, topics, types",
+                    f"unknown table [{_toml_key(key)}]; expected defaults, registry, lint, topics, types, "
+                    "pipelines",
                 )
         defaults = self.table(data, ("defaults",), _SECTIONS["defaults"])
         registry = self.table(data, ("registry",), _SECTIONS["registry"])
@@ -244,7 +263,53 @@ class _Reader:
         if not topics and not self.diagnostics:
             self.report((), None, "the catalog names no topics; add a [topics.<name>] table")
         self.check_topic_names(topics)
-        return CatalogConfig(references, LintOptions(docs, field_style), default_level, types, tuple(topics))
+        pipelines = self.pipelines(data, {topic.name for topic in topics})
+        return CatalogConfig(
+            references, LintOptions(docs, field_style), default_level, types, tuple(topics), pipelines
+        )
+
+    def pipelines(self, data: dict[str, Any], topics: set[str]) -> tuple[PipelineConfig, ...]:
+        found = []
+        for name in self.table(data, ("pipelines",), None):
+            table = ("pipelines", name)
+            values = self.table(data, table, _PIPELINE_KEYS)
+            if not _GROUP.fullmatch(name):
+                self.report(table, None, f"{name!r} is not a pipeline name ([A-Za-z0-9._-], ≤ 249)")
+                continue
+            problems = len(self.diagnostics)
+            source = values.get("input")
+            if not isinstance(source, str) or source not in topics:
+                self.report(
+                    table, "input" if "input" in values else None, _topic_problem("input", source, topics)
+                )
+            sink = values.get("output")
+            if sink is not None and (not isinstance(sink, str) or sink not in topics):
+                self.report(table, "output", _topic_problem("output", sink, topics))
+            elif sink is not None and sink == source:
+                self.report(
+                    table, "output", f"writes to its own input {sink!r}: it would read its output again"
+                )
+            handler = values.get("handler")
+            if not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
+                self.report(
+                    table,
+                    "handler" if "handler" in values else None,
+                    f'needs handler = "package.module:function", not {handler!r}',
+                )
+            group = values.get("group", f"pipeline-{name}")
+            if not isinstance(group, str) or not _GROUP.fullmatch(group):
+                self.report(table, "group", f"{group!r} is not a consumer group id ([A-Za-z0-9._-], ≤ 249)")
+            exactly_once = values.get("exactly_once", True)
+            if not isinstance(exactly_once, bool):
+                self.report(table, "exactly_once", f"{exactly_once!r} is not true or false")
+            batch = self.whole(table, values, "batch", 500, _positive, "a whole number ≥ 1")
+            if len(self.diagnostics) == problems:
+                found.append(
+                    PipelineConfig(
+                        name, str(source), sink, str(handler), str(group), bool(exactly_once), batch
+                    )
+                )
+        return tuple(found)
 
     def key(self, table: tuple[str, ...], values: Mapping[str, Any], default: str) -> str:
         key = values.get("key", default)
@@ -273,6 +338,13 @@ class _Reader:
                     )
                 else:
                     owners[folded] = f"the {what} {name!r} of [topics.{_toml_key(topic.name)}]"
+
+
+def _topic_problem(role: str, value: Any, topics: set[str]) -> str:
+    if value is None:
+        return f'needs {role} = "<topic>", one of the catalog\'s topics'
+    known = ", ".join(sorted(topics)) or "none"
+    return f"{role} {value!r} is not a topic of this catalog (it has: {known})"
 
 
 def catalog_diagnostic(

@@ -3,6 +3,7 @@ validate the ``.avsc`` files and ``catalog.toml`` together, then derive types, s
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pipeline.schema.catalog import (
     PLAIN_KEY_TYPES,
     Catalog,
     NamedType,
+    PipelineSpec,
     ReferenceMode,
     SchemaReference,
     SubjectSpec,
@@ -224,6 +226,7 @@ class _Builder:
             self.types,
             tuple(order),
             tuple(topics),
+            tuple(PipelineSpec(**dataclasses.asdict(p)) for p in self.config.pipelines),
         )
 
     def subject(self, topic: TopicConfig, role: str, full_name: str, level: Level) -> SubjectSpec:
