@@ -31,7 +31,7 @@ from pipeline.kafka.binding import TopicBinding
 from pipeline.kafka.transform import TransformLoop, TransformStats
 from pipeline.schema import Catalog, PipelineSpec
 
-__all__ = ["WorkerStatus", "load_handler", "open_worker", "serve_status"]
+__all__ = ["WorkerStatus", "bindings", "lag_of", "load_handler", "open_worker", "report_line", "serve_status"]
 
 
 def load_handler(spec: PipelineSpec, output_types: tuple[str, ...]) -> Callable[[Any], Any]:
@@ -85,7 +85,7 @@ def _returned_types(handler: Callable[..., Any]) -> list[str]:
 class WorkerStatus:
     """What a worker's endpoints report: Prometheus counters and its liveness and readiness."""
 
-    def __init__(self, name: str, instance: int) -> None:
+    def __init__(self, name: str, instance: int, ready: Callable[[], bool] = lambda: False) -> None:
         self.registry = CollectorRegistry()
         labels = {"pipeline": name, "instance": str(instance)}
         self._labels = labels
@@ -111,10 +111,11 @@ class WorkerStatus:
             "pipeline_transform_lag", "Inputs not yet read by the group", list(labels), registry=self.registry
         )
         self.alive = False
-        self.ready = False
+        self.is_ready = ready
         self._seen = TransformStats()
+        self.update(self._seen)  # every series exists from the start, at 0
 
-    def update(self, stats: TransformStats, ready: bool) -> None:
+    def update(self, stats: TransformStats) -> None:
         self.inputs.labels(**self._labels).inc(stats.consumed - self._seen.consumed)
         self.outputs.labels(**self._labels).inc(stats.outputs - self._seen.outputs)
         dead = stats.dead_lettered_inputs + stats.dead_lettered_outputs
@@ -123,7 +124,6 @@ class WorkerStatus:
         )
         self.aborted.labels(**self._labels).inc(stats.aborted - self._seen.aborted)
         self._seen = TransformStats(**vars(stats))
-        self.ready = ready
 
 
 def serve_status(status: WorkerStatus, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
@@ -136,7 +136,8 @@ def serve_status(status: WorkerStatus, port: int, host: str = "127.0.0.1") -> Th
             elif self.path.startswith("/healthz"):
                 body, code = (b"alive\n", 200) if status.alive else (b"stopped\n", 503)
             elif self.path.startswith("/readyz"):
-                body, code = (b"ready\n", 200) if status.ready else (b"not ready\n", 503)
+                ready = status.alive and status.is_ready()
+                body, code = (b"ready\n", 200) if ready else (b"not ready: no partitions assigned yet\n", 503)
             else:
                 body, code = b"see /metrics, /healthz, /readyz\n", 404
             self.send_response(code)

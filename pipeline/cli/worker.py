@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from pipeline.cli.arguments import add_schemas_option, port_number, positive_int
@@ -32,7 +33,7 @@ def _worker(args: argparse.Namespace) -> int:
     instance = args.instance or 0
     settings = ensure_cluster(progress=lambda msg: print(msg, file=sys.stderr))
     loop = open_worker(settings, catalog, spec.name, instance)
-    status = WorkerStatus(spec.name, instance)
+    status = WorkerStatus(spec.name, instance, ready=lambda: bool(loop.assignment()))
     if args.metrics_port is not None:
         serve_status(status, args.metrics_port + instance)
 
@@ -43,13 +44,16 @@ def _worker(args: argparse.Namespace) -> int:
         loop.stop()
 
     def report() -> None:
-        while status.alive:
-            done.wait(REPORT_SECONDS)
-            lag = lag_of(settings, spec)
-            status.update(loop.stats, ready=bool(loop.assignment()))
-            if lag is not None:
-                status.lag.labels(pipeline=spec.name, instance=str(instance)).set(lag)
-            print(report_line(spec.name, instance, loop.stats, lag), file=sys.stderr, flush=True)
+        """Metrics every second, a progress line every REPORT_SECONDS."""
+        last_line = time.monotonic()
+        while not done.wait(1.0):
+            status.update(loop.stats)
+            if time.monotonic() - last_line >= REPORT_SECONDS:
+                last_line = time.monotonic()
+                lag = lag_of(settings, spec)
+                if lag is not None:
+                    status.lag.labels(pipeline=spec.name, instance=str(instance)).set(lag)
+                print(report_line(spec.name, instance, loop.stats, lag), file=sys.stderr, flush=True)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     done = threading.Event()

@@ -96,6 +96,8 @@ class TransformLoop:
         if exactly_once:
             producer_conf["transactional.id"] = transactional_id(name, instance)
             producer_conf["transaction.timeout.ms"] = 60000
+            # librdkafka: a message may not outlive the transaction it belongs to.
+            producer_conf["delivery.timeout.ms"] = min(int(producer_conf["delivery.timeout.ms"]), 60000)
         self._raw_producer = Producer(producer_conf)
         self.producer = ReliableProducer(producer_conf, producer=self._raw_producer)
         app = f"pipeline worker {name}"
@@ -144,10 +146,10 @@ class TransformLoop:
     def _transform_batch(self, messages: list[Message]) -> None:
         self.stats.batches += 1
         if not self.exactly_once:
-            self._write(messages)
+            counts = self._write(messages)
             self.producer.flush()
             self._consumer.commit(offsets=_next_offsets(messages), asynchronous=False)
-            self.stats.consumed += len(messages)
+            self._count(messages, counts)
             return
         self._raw_producer.begin_transaction()
         try:
@@ -171,6 +173,9 @@ class TransformLoop:
             self._rewind(messages)
             return
         self.stats.transactions += 1
+        self._count(messages, counts)
+
+    def _count(self, messages: list[Message], counts: tuple[int, int, int]) -> None:
         self.stats.consumed += len(messages)
         self.stats.outputs += counts[0]
         self.stats.dead_lettered_inputs += counts[1]

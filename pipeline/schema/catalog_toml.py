@@ -272,11 +272,11 @@ class _Reader:
         found = []
         for name in self.table(data, ("pipelines",), None):
             table = ("pipelines", name)
+            problems = len(self.diagnostics)
             values = self.table(data, table, _PIPELINE_KEYS)
             if not _GROUP.fullmatch(name):
                 self.report(table, None, f"{name!r} is not a pipeline name ([A-Za-z0-9._-], ≤ 249)")
                 continue
-            problems = len(self.diagnostics)
             source = values.get("input")
             if not isinstance(source, str) or source not in topics:
                 self.report(

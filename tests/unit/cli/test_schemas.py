@@ -19,7 +19,7 @@ SHIPPED = Path(__file__).resolve().parents[3] / "schemas"
 
 def test_validate_the_shipped_catalog(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schemas", "validate", "--schemas", str(SHIPPED)]) == 0
-    assert "valid: 9 types, 4 topics, 9 subjects" in capsys.readouterr().out
+    assert "valid: 10 types, 5 topics, 10 subjects" in capsys.readouterr().out
 
 
 def test_validate_prints_every_problem_and_exits_1(

@@ -63,6 +63,7 @@ def test_shipped_catalog_registers_shared_types_first_and_references_them() -> N
         "shipments-com.example.shipments.ShipmentDispatched",
         "shipments-com.example.shipments.ShipmentDelivered",
         "shipments-com.example.shipments.ShipmentKey",
+        "customer-activity-value",
     ]
     payments = catalog.topic("payments")
     assert [(r.name, r.subject) for r in payments.value.references] == [

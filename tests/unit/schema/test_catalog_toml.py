@@ -67,8 +67,14 @@ TOPIC_KEYS = [
     "replication_factor",
     "dlq",
 ]
+PIPELINE_KEYS = ["input", "output", "handler", "group", "exactly_once", "batch"]
 
-keys = st.one_of(st.sampled_from([*TABLE_KEYS, "topics", "types", *TOPIC_KEYS, "docs", "nope"]), st.text())
+keys = st.one_of(
+    st.sampled_from(
+        [*TABLE_KEYS, "topics", "types", "pipelines", *TOPIC_KEYS, *PIPELINE_KEYS, "docs", "nope"]
+    ),
+    st.text(),
+)
 scalars = st.one_of(
     st.sampled_from(WORDS),
     st.text(),
@@ -97,6 +103,12 @@ RIGHT = {  # a right value for each key
     "references": st.sampled_from(["subjects", "inline"]),
     "docs": st.booleans(),
     "field_names": st.sampled_from(["snake_case", "camelCase", "off"]),
+    "input": st.sampled_from(["a", "b", "c_d"]),
+    "output": st.sampled_from(["a", "b", "c_d"]),
+    "handler": st.sampled_from(["mod:fn", "pkg.mod:handle_it", "_p.q:_r"]),
+    "group": st.sampled_from(["g", "group-1", "a.b_c"]),
+    "exactly_once": st.booleans(),
+    "batch": st.integers(1, 1000),
 }
 
 
@@ -123,6 +135,9 @@ sound_catalogs = st.fixed_dictionaries(
     optional={
         **{table: right(allowed) for table, allowed in TABLE_KEYS.items()},
         "types": st.dictionaries(st.sampled_from(TYPES), right(["compatibility"])),
+        "pipelines": st.dictionaries(
+            st.sampled_from(["p", "to-b"]), right(PIPELINE_KEYS, "input", "handler")
+        ),
     },
 )
 near_catalogs = st.fixed_dictionaries(
@@ -136,6 +151,7 @@ near_catalogs = st.fixed_dictionaries(
         "types": st.one_of(
             st.dictionaries(st.one_of(st.sampled_from(TYPES), names), near(["compatibility"])), values
         ),
+        "pipelines": st.one_of(st.dictionaries(st.one_of(st.just("p"), names), near(PIPELINE_KEYS)), values),
     },
 )
 documents = st.one_of(sound_catalogs, near_catalogs, st.dictionaries(keys, values, max_size=4))
@@ -229,3 +245,61 @@ def test_any_catalog_text_loads_or_names_the_file_line_and_key(text: str) -> Non
 def test_a_problem_without_a_key_says_file_and_line_then_the_message(text: str, shown: str) -> None:
     _, problems = parse_config(text, CATALOG)
     assert str(problems[0]).startswith(shown)
+
+
+PIPELINED = '[topics.a]\nvalue = "t.a.Event"\n[topics.b]\nvalue = "t.a.Other"\n'
+
+
+def test_a_declared_pipeline_is_read_with_its_defaults() -> None:
+    text = PIPELINED + '[pipelines.a-to-b]\ninput = "a"\noutput = "b"\nhandler = "pkg.mod:fn"\n'
+    config, problems = parse_config(text, CATALOG)
+    assert problems == [] and config is not None
+    (pipeline,) = config.pipelines
+    assert (pipeline.name, pipeline.input, pipeline.output, pipeline.handler) == (
+        "a-to-b",
+        "a",
+        "b",
+        "pkg.mod:fn",
+    )
+    assert (pipeline.group, pipeline.exactly_once, pipeline.batch) == ("pipeline-a-to-b", True, 500)
+
+
+@pytest.mark.parametrize(
+    ("table", "shown"),
+    [
+        (
+            'input = "nope"\nhandler = "m:f"',
+            "pipelines.p.input: input 'nope' is not a topic of this catalog (it has: a, b)",
+        ),
+        ('handler = "m:f"', 'pipelines.p: needs input = "<topic>", one of the catalog\'s topics'),
+        ('input = "a"\noutput = "zz"\nhandler = "m:f"', "pipelines.p.output: output 'zz' is not a topic"),
+        ('input = "a"\noutput = "a"\nhandler = "m:f"', "pipelines.p.output: writes to its own input 'a'"),
+        ('input = "a"\nhandler = "m.f"', 'pipelines.p.handler: needs handler = "package.module:function"'),
+        ('input = "a"', "pipelines.p: needs handler ="),
+        ('input = "a"\nhandler = "m:f"\ngroup = ""', "pipelines.p.group: '' is not a consumer group id"),
+        (
+            'input = "a"\nhandler = "m:f"\nexactly_once = "yes"',
+            "pipelines.p.exactly_once: 'yes' is not true or false",
+        ),
+        ('input = "a"\nhandler = "m:f"\nbatch = 0', "pipelines.p.batch: 0 is not a whole number ≥ 1"),
+        ('input = "a"\nhandler = "m:f"\nworkers = 2', "pipelines.p.workers: unknown key 'workers'"),
+    ],
+)
+def test_every_problem_of_a_pipeline_is_named_with_its_key(table: str, shown: str) -> None:
+    config, problems = parse_config(PIPELINED + "[pipelines.p]\n" + table + "\n", CATALOG)
+    assert any(shown in str(problem) for problem in problems), [str(p) for p in problems]
+    assert all(str(problem).startswith(f"{CATALOG}:") for problem in problems)
+    assert config is None or config.pipelines == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_any_handler_text_is_taken_only_in_module_colon_function_form(handler: str) -> None:
+    text = PIPELINED + f'[pipelines.p]\ninput = "a"\nhandler = {json.dumps(handler)}\n'
+    config, problems = parse_config(text, CATALOG)
+    taken = config is not None and len(config.pipelines) == 1
+    module, colon, function = handler.partition(":")
+    well_formed = bool(colon) and all(
+        part.isidentifier() and part.isascii() for part in [*module.split("."), function]
+    )
+    assert taken == well_formed, (handler, [str(p) for p in problems])
