@@ -33,6 +33,7 @@ from typing import Any
 from confluent_kafka import Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from pipeline.app.handlers import load_handler
 from pipeline.app.metrics import PipelineMetrics
 from pipeline.app.samples import SampleGenerator
 from pipeline.codegen import generate, module_name, write
@@ -40,10 +41,11 @@ from pipeline.config import Settings, librdkafka_config
 from pipeline.errors import ConfigError
 from pipeline.kafka.consumer import committed_offsets
 from pipeline.kafka.topics import ensure_topics
+from pipeline.kafka.transform import TransformLoop
 from pipeline.kafka.typed import Received
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.register import register_schemas
-from pipeline.schema import Catalog, load_catalog
+from pipeline.schema import Catalog, PipelineSpec, load_catalog
 from pipeline.stack.cluster import ensure_cluster
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "Progress",
     "RunSummary",
     "TopicSummary",
+    "TransformSummary",
     "group_lag",
     "load_generated",
     "run_pipeline",
@@ -80,6 +83,25 @@ class TopicSummary:
 
 
 @dataclass
+class TransformSummary:
+    """One declared pipeline's stage in this run: what it read and wrote while the job ran, and its
+    group's lag on the input at the end."""
+
+    input: str
+    output: str | None
+    exactly_once: bool
+    inputs: int = 0
+    outputs: int = 0
+    dlq: int = 0
+    aborted: int = 0
+    lag: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.lag == 0
+
+
+@dataclass
 class RunSummary:
     run_id: str
     produced: int
@@ -94,16 +116,21 @@ class RunSummary:
     by_status: dict[str, int] = field(default_factory=dict)
     top_customers: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # why a topic does not balance, when known
+    transforms: dict[str, TransformSummary] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
-        return all(topic.balanced for topic in self.topics.values())
+        return all(t.balanced for t in self.topics.values()) and all(
+            t.balanced for t in self.transforms.values()
+        )
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["balanced"] = self.balanced
         for name, topic in self.topics.items():
             data["topics"][name]["balanced"] = topic.balanced
+        for name, transform in self.transforms.items():
+            data["transforms"][name]["balanced"] = transform.balanced
         return data
 
 
@@ -282,10 +309,13 @@ def run_pipeline(
     run_id = f"run-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="pipeline-run-") as workdir:
         package = load_generated(catalog, Path(workdir), run_id)
+        transformed = {p.output for p in catalog.pipelines if p.output}  # written by the transform stage
         jobs = [
             _TopicJob(topic.name, getattr(package, module_name(topic.name)), run_id, seed + index * 1000)
             for index, topic in enumerate(catalog.topics)
+            if topic.name not in transformed
         ]
+        stages = [_TransformStage(settings, catalog, spec, package) for spec in catalog.pipelines]
         started = time.monotonic()
         errors: list[BaseException] = []
         threads = []
@@ -300,13 +330,22 @@ def run_pipeline(
                 )
             )
             threads.append(threading.Thread(target=_consume, args=(job, stop, metrics, errors), daemon=True))
+        for stage in stages:
+            say(f"  transform {stage.spec.name}: {stage.spec.input} -> {stage.spec.output or '(none)'}")
+            threads.append(
+                threading.Thread(
+                    target=stage.run, args=([job.produced_done for job in jobs], errors), daemon=True
+                )
+            )
         for thread in threads:
             thread.start()
         while any(thread.is_alive() for thread in threads):
             time.sleep(0.25)
             on_progress(_snapshot(run_id, jobs, started))
-            if errors:
+            if errors or stop.is_set():
                 stop.set()
+                for stage in stages:
+                    stage.loop.stop()
         for job in jobs:
             job.summary.lag = group_lag(settings, group, job.name)
             if job.consumer.loop is not None:
@@ -315,7 +354,55 @@ def run_pipeline(
         on_progress(_snapshot(run_id, jobs, started))
     if errors:
         raise errors[0]
-    return _summary(run_id, jobs, started, group)
+    summary = _summary(run_id, jobs, started, group)
+    summary.transforms = {stage.spec.name: stage.summary(settings) for stage in stages}
+    return summary
+
+
+class _TransformStage:
+    """A declared pipeline, run beside the producers until they are done and its group has read its
+    input to the end."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, spec: PipelineSpec, package: ModuleType) -> None:
+        self.spec = spec
+        source = getattr(package, module_name(spec.input)).BINDING
+        sink = getattr(package, module_name(spec.output)).BINDING if spec.output else None
+        outputs = tuple(v.full_name for v in catalog.topic(spec.output).values) if spec.output else ()
+        handler = load_handler(spec, outputs)
+        self.loop = TransformLoop(
+            settings, spec.name, source, sink, handler, group=spec.group, exactly_once=spec.exactly_once,
+            batch=spec.batch,
+        )  # fmt: skip
+        self.settings = settings
+
+    def run(self, producers_done: list[threading.Event], errors: list[BaseException]) -> None:
+        def watch() -> None:
+            for done in producers_done:
+                done.wait()
+            while not self.loop.stopping:
+                if group_lag(self.settings, self.spec.group, self.spec.input) == 0:
+                    self.loop.stop()
+                    return
+                time.sleep(0.5)
+
+        threading.Thread(target=watch, daemon=True).start()
+        try:
+            self.loop.run()
+        except BaseException as exc:
+            errors.append(exc)
+
+    def summary(self, settings: Settings) -> TransformSummary:
+        stats = self.loop.stats
+        return TransformSummary(
+            input=self.spec.input,
+            output=self.spec.output,
+            exactly_once=self.spec.exactly_once,
+            inputs=stats.consumed,
+            outputs=stats.outputs,
+            dlq=stats.dead_lettered_inputs + stats.dead_lettered_outputs,
+            aborted=stats.aborted,
+            lag=group_lag(settings, self.spec.group, self.spec.input),
+        )
 
 
 def _produce(

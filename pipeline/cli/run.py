@@ -61,8 +61,38 @@ def _print_summary(summary: RunSummary, console: Console) -> None:
         f"{summary.consumed:,} consumed ({summary.consume_msgs_per_s:,.0f} msg/s); orders revenue "
         f"{summary.revenue}, by status {summary.by_status}"
     )
+    if summary.transforms:
+        stages = Table(title="transforms", title_justify="left")
+        for column in (
+            "pipeline",
+            "input -> output",
+            "mode",
+            "inputs",
+            "outputs",
+            "dlq",
+            "aborted",
+            "lag",
+            "holds",
+        ):
+            stages.add_column(
+                column, justify="left" if column in ("pipeline", "input -> output", "mode") else "right"
+            )
+        for name, t in summary.transforms.items():
+            stages.add_row(
+                name,
+                f"{t.input} -> {t.output or '-'}",
+                "exactly once" if t.exactly_once else "at least once",
+                f"{t.inputs:,}",
+                f"{t.outputs:,}",
+                f"{t.dlq:,}",
+                f"{t.aborted:,}",
+                f"{t.lag:,}",
+                "yes" if t.balanced else "NO",
+            )
+        console.print(stages)
     verdict = "holds" if summary.balanced else "DOES NOT hold"
-    console.print(f"per topic, produced == consumed + dlq and lag 0: {verdict}")
+    stages_rule = "; per transform, lag 0" if summary.transforms else ""
+    console.print(f"per topic, produced == consumed + dlq and lag 0{stages_rule}: {verdict}")
     for note in summary.notes:  # unwrapped: one sentence a line, whatever the terminal's width
         console.print(f"[bold]why:[/bold] {escape(note)}", highlight=False, soft_wrap=True)
 

@@ -113,6 +113,10 @@ class TransformLoop:
     def stop(self) -> None:
         self._stop.set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def assignment(self) -> list[TopicPartition]:
         with contextlib.suppress(KafkaException, RuntimeError):
             return list(self._consumer.assignment())

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.app.worker import WorkerStatus, load_handler, serve_status
+from pipeline.app.handlers import load_handler
+from pipeline.app.worker import WorkerStatus, serve_status
 from pipeline.errors import ConfigError
 from pipeline.kafka.transform import TransformStats
 from pipeline.schema import PipelineSpec
