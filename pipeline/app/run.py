@@ -315,7 +315,7 @@ def run_pipeline(
             for index, topic in enumerate(catalog.topics)
             if topic.name not in transformed
         ]
-        stages = [_TransformStage(settings, catalog, spec, package) for spec in catalog.pipelines]
+        stages = [_TransformStage(settings, catalog, spec, package, run_id) for spec in catalog.pipelines]
         started = time.monotonic()
         errors: list[BaseException] = []
         threads = []
@@ -363,7 +363,9 @@ class _TransformStage:
     """A declared pipeline, run beside the producers until they are done and its group has read its
     input to the end."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, spec: PipelineSpec, package: ModuleType) -> None:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, spec: PipelineSpec, package: ModuleType, run_id: str
+    ) -> None:
         self.spec = spec
         source = getattr(package, module_name(spec.input)).BINDING
         sink = getattr(package, module_name(spec.output)).BINDING if spec.output else None
@@ -371,7 +373,7 @@ class _TransformStage:
         handler = load_handler(spec, outputs)
         self.loop = TransformLoop(
             settings, spec.name, source, sink, handler, group=spec.group, exactly_once=spec.exactly_once,
-            batch=spec.batch,
+            batch=spec.batch, instance=run_id,  # a slot of its own: two runs at once do not fence each other
         )  # fmt: skip
         self.settings = settings
 

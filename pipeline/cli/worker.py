@@ -21,7 +21,7 @@ def _worker(args: argparse.Namespace) -> int:
     from pipeline.app.worker import WorkerStatus, lag_of, open_worker, report_line, serve_status
     from pipeline.errors import ConfigError
     from pipeline.schema import load_catalog
-    from pipeline.stack.cluster import ensure_cluster
+    from pipeline.stack.cluster import ensure_cluster, ensure_reachable
 
     catalog = load_catalog(args.schemas)
     try:
@@ -32,6 +32,7 @@ def _worker(args: argparse.Namespace) -> int:
         return _supervise(args)
     instance = args.instance or 0
     settings = ensure_cluster(progress=lambda msg: print(msg, file=sys.stderr))
+    ensure_reachable(settings)
     loop = open_worker(settings, catalog, spec.name, instance)
     status = WorkerStatus(spec.name, instance, ready=lambda: bool(loop.assignment()))
     if args.metrics_port is not None:

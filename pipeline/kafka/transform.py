@@ -55,7 +55,7 @@ class TransformStats:
     retries: int = 0
 
 
-def transactional_id(pipeline: str, instance: int) -> str:
+def transactional_id(pipeline: str, instance: int | str) -> str:
     """The transactional id of a pipeline's worker slot: the same slot after a restart fences the one
     before it."""
     return f"{pipeline}-{instance}"
@@ -75,7 +75,7 @@ class TransformLoop:
         group: str,
         exactly_once: bool,
         batch: int = 500,
-        instance: int = 0,
+        instance: int | str = 0,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.name, self.source, self.sink, self.handler = name, source, sink, handler

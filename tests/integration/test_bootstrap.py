@@ -77,6 +77,9 @@ def copy(tmp_path: Path, stack: StackHandle) -> Iterator[CatalogCopy]:
         text = source.read_text(encoding="utf-8").replace("com.example", f"{result.prefix}.com.example")
         if source.name == "catalog.toml":
             text = re.sub(r"^\[topics\.([A-Za-z0-9_-]+)\]", rf"[topics.\1-{tag}]", text, flags=re.MULTILINE)
+            text = re.sub(
+                r'^(input|output) = "([A-Za-z0-9_-]+)"', rf'\1 = "\2-{tag}"', text, flags=re.MULTILINE
+            )
         name = source.name.replace("com.example", f"{result.prefix}.com.example")
         (result.root / name).write_text(text, encoding="utf-8")
     catalog = result.load()
@@ -133,6 +136,7 @@ def test_first_run_registers_every_subject_with_references(stack: StackHandle, c
         (f"{copy.topic('payments')}-value", Status.NEW, 1),
         (f"{copy.topic('customers')}-value", Status.NEW, 1),
         *((subject, Status.NEW, 1) for subject in _shipment_subjects(copy)),
+        (f"{copy.topic('customer-activity')}-value", Status.NEW, 1),
     ]
     payments = catalog.topic(copy.topic("payments")).value
     latest = stack.registry_client().get_latest_version(payments.subject)
@@ -176,7 +180,7 @@ def test_second_run_is_unchanged_with_no_new_versions(
     before = versions(stack, catalog)
     assert run_cli(monkeypatch, stack, "schemas", "register", "--schemas", str(copy.root)) == 0
     out = capsys.readouterr().out
-    assert "all 9 subjects unchanged." in out
+    assert "all 10 subjects unchanged." in out
     for result in first.results:
         assert re.search(
             rf"^{re.escape(result.subject)}\s+1\s+{result.schema_id}\s+\S+\s+unchanged$", out, re.M
@@ -189,7 +193,7 @@ def test_dry_run_leaves_the_registry_untouched(
 ) -> None:
     assert run_cli(monkeypatch, stack, "bootstrap", "--dry-run", "--schemas", str(copy.root)) == 0
     out = capsys.readouterr().out
-    assert "would register 9 of 9 subjects" in out and "dry run: the registry was not changed." in out
+    assert "would register 10 of 10 subjects" in out and "dry run: the registry was not changed." in out
     assert "absent (would be created)" in out
     assert not [s for s in stack.registry_client().get_subjects() if copy.suffix in s]
     assert not [t for t in stack.admin().list_topics(timeout=10).topics if copy.suffix in t]
@@ -252,6 +256,7 @@ def test_a_shared_type_change_re_registers_its_users_against_the_new_version(
         f"{copy.topic('payments')}-value": (Status.NEW, 2),
         f"{copy.topic('customers')}-value": (Status.NEW, 2),
         **{s: (Status.UNCHANGED, 1) for s in _shipment_subjects(copy)},  # Address only, which is unchanged
+        f"{copy.topic('customer-activity')}-value": (Status.UNCHANGED, 1),  # no shared type
     }
     latest = stack.registry_client().get_latest_version(f"{copy.topic('payments')}-value")
     assert {r.name: r.version for r in latest.schema.references}[copy.type(MONEY)] == 2
@@ -267,6 +272,7 @@ def test_inline_mode_registers_whole_schemas_without_shared_subjects(
     assert [r.subject for r in report.results] == [
         *(f"{copy.topic(t)}-value" for t in ("orders", "payments", "customers")),
         *_shipment_subjects(copy),
+        f"{copy.topic('customer-activity')}-value",
     ]
     client = stack.registry_client()
     latest = client.get_latest_version(f"{copy.topic('payments')}-value")
@@ -286,14 +292,14 @@ def test_bootstrap_creates_topics_and_dlqs_and_reports_partition_drift(
         assert len(topics[topic.dlq].partitions) == 3 and topic.dlq == f"{topic.name}.dlq"
 
     again = ensure_topics(catalog, stack.admin())
-    assert {r.status for r in again.results} == {TopicStatus.EXISTS} and len(again.results) == 8
+    assert {r.status for r in again.results} == {TopicStatus.EXISTS} and len(again.results) == 10
 
     orders = f"[topics.{copy.topic('orders')}]"
     copy.edit_catalog(orders, f"{orders}\npartitions = 4")
     capsys.readouterr()
     assert run_cli(monkeypatch, stack, "bootstrap", "--schemas", str(copy.root)) == 1
     out = capsys.readouterr().out
-    assert "all 9 subjects unchanged." in out
+    assert "all 10 subjects unchanged." in out
     name = copy.topic("orders")
     assert re.search(
         rf"^{re.escape(name)}\s+4\s+partition mismatch: the cluster has 3, the catalog says 4$", out, re.M

@@ -138,11 +138,23 @@ def build_cases(stack: StackHandle, work: Path, hung: str) -> list[Case]:
         ("bootstrap",): ("bootstrap", "--dry-run", "--schemas", S),
         ("compat",): ("compat", order, order, "--level", "BACKWARD", "--schemas", S),
         ("bench",): ("bench", "--count", "1000", "--batch", "100", "--repeat", "1"),
+        ("worker",): (
+            "worker",
+            "orders-to-activity",
+            "--max-inputs",
+            "1",
+            "--idle-timeout",
+            "3",
+            "--schemas",
+            S,
+        ),
     }
     assert set(commands) == leaf_commands(), "every subcommand is in the contract"
     uses_schemas = {c for c, argv in commands.items() if S in argv}
-    uses_kafka = {("run",), ("dlq", "inspect"), ("dlq", "replay"), ("bench",)}
-    uses_registry = {("run",), ("dlq", "replay"), ("schemas", "check"), ("schemas", "register"), ("bench",)}
+    uses_kafka = {("run",), ("dlq", "inspect"), ("dlq", "replay"), ("bench",), ("worker",)}
+    uses_registry = {
+        ("run",), ("dlq", "replay"), ("schemas", "check"), ("schemas", "register"), ("bench",), ("worker",),
+    }  # fmt: skip
     uses_settings = uses_kafka | uses_registry | {("bootstrap",)}
 
     def argv_of(command: tuple[str, ...], folder: Path) -> tuple[str, ...]:
@@ -212,6 +224,16 @@ def build_cases(stack: StackHandle, work: Path, hung: str) -> list[Case]:
             live,
             (2,),
             (str(a_file),),
+        )
+    )
+    cases.append(
+        Case(
+            ("worker",),
+            "undeclared pipeline",
+            ("worker", "no-such-pipeline", "--schemas", str(schemas)),
+            live,
+            (2,),
+            ("no-such-pipeline", "orders-to-activity"),
         )
     )
     cases.append(

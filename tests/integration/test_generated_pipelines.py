@@ -7,6 +7,7 @@ queue. Also the main job itself (``pipeline run``)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,9 +72,11 @@ def shipped(
     for path in (ROOT / "schemas").glob("*.avsc"):
         shutil.copy(path, schemas / path.name)
     text = (ROOT / "schemas" / "catalog.toml").read_text()
-    topics = {name: stack.unique(name) for name in ("orders", "payments", "customers", "shipments")}
+    names = ("orders", "payments", "customers", "shipments", "customer-activity")
+    topics = {name: stack.unique(name) for name in names}
     for name, unique in topics.items():
         text = text.replace(f"[topics.{name}]", f'[topics."{unique}"]')
+        text = re.sub(rf'^(input|output) = "{name}"', rf'\1 = "{unique}"', text, flags=re.MULTILINE)
     (schemas / "catalog.toml").write_text(text)
     yield provision(stack, schemas, tmp_path_factory.mktemp("generated")), topics
 
