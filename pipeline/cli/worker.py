@@ -30,13 +30,13 @@ def _worker(args: argparse.Namespace) -> int:
         raise ConfigError(exc.args[0]) from None
     if args.workers > 1 and args.instance is None:
         return _supervise(args)
-    instance = args.instance or 0
+    instance = args.first_instance if args.instance is None else args.instance
     settings = ensure_cluster(progress=lambda msg: print(msg, file=sys.stderr))
     ensure_reachable(settings)
     loop = open_worker(settings, catalog, spec.name, instance)
     status = WorkerStatus(spec.name, instance, ready=lambda: bool(loop.assignment()))
     if args.metrics_port is not None:
-        serve_status(status, args.metrics_port + instance)
+        serve_status(status, args.metrics_port)
 
     caught: list[int] = []
 
@@ -83,13 +83,15 @@ def _supervise(args: argparse.Namespace) -> int:
     """Start ``--workers`` processes of this command, one per instance; pass them SIGTERM or SIGINT;
     exit with the worst of their codes."""
     argv = [sys.executable, "-m", "pipeline.cli", "worker", args.name, "--schemas", str(args.schemas)]
-    if args.metrics_port is not None:
-        argv += ["--metrics-port", str(args.metrics_port)]
     if args.max_inputs is not None:
         argv += ["--max-inputs", str(args.max_inputs)]
     if args.idle_timeout is not None:
         argv += ["--idle-timeout", str(args.idle_timeout)]
-    children = [subprocess.Popen([*argv, "--instance", str(i)]) for i in range(args.workers)]
+    first = args.first_instance
+    children = []
+    for i in range(args.workers):
+        port = [] if args.metrics_port is None else ["--metrics-port", str(args.metrics_port + i)]
+        children.append(subprocess.Popen([*argv, *port, "--instance", str(first + i)]))
     caught: list[int] = []
 
     def forward(signum: int, _frame: Any) -> None:
@@ -107,6 +109,12 @@ def _supervise(args: argparse.Namespace) -> int:
     if caught:
         return 128 + caught[0]
     return max((code for code in codes if code >= 0), default=0) or (1 if any(c < 0 for c in codes) else 0)
+
+
+def _instance(text: str) -> int:
+    if not text.isdigit() or int(text) > 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a worker slot (0 to 100000)")
+    return int(text)
 
 
 def _seconds(text: str) -> float:
@@ -140,7 +148,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker.add_argument(
         "--metrics-port",
         type=port_number,
-        help="serve /metrics, /healthz and /readyz on this port (worker i on this port + i)",
+        help="serve /metrics, /healthz and /readyz on this port (--workers N: worker i on this port + i)",
     )
     worker.add_argument(
         "--max-inputs", type=positive_int, help="stop after this many inputs (each worker); default: never"
@@ -148,6 +156,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker.add_argument(
         "--idle-timeout", type=_seconds, help="stop after this many seconds without input; default: never"
     )
-    worker.add_argument("--instance", type=int, default=None, help=argparse.SUPPRESS)
+    worker.add_argument(
+        "--first-instance",
+        type=_instance,
+        default=0,
+        metavar="K",
+        help="the first worker's slot (default 0); workers are K..K+N-1. Another machine in the same group "
+        "takes other slots: two workers in one slot fence each other",
+    )
+    worker.add_argument("--instance", type=_instance, default=None, help=argparse.SUPPRESS)
     add_schemas_option(worker)
     worker.set_defaults(handler=_worker)

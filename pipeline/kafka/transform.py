@@ -83,6 +83,7 @@ class TransformLoop:
         self.retry = retry or RetryPolicy()
         self.stats = TransformStats()
         self._stop = threading.Event()
+        self._owned: set[tuple[str, int]] = set()
         self._rng = random.Random()
         resolver = SchemaResolver(registry_client(settings))
         self._decode_value = value_decoder(source, resolver).decode
@@ -117,17 +118,25 @@ class TransformLoop:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def assignment(self) -> list[TopicPartition]:
-        with contextlib.suppress(KafkaException, RuntimeError):
-            return list(self._consumer.assignment())
-        return []
+    def assignment(self) -> list[tuple[str, int]]:
+        """The partitions this worker owns, as its rebalance callbacks last said (safe from any thread:
+        the consumer itself is only ever called from the loop's)."""
+        return sorted(self._owned)
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._owned.update((tp.topic, tp.partition) for tp in partitions)
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._owned.difference_update((tp.topic, tp.partition) for tp in partitions)
 
     def run(self, *, max_inputs: int | None = None, idle_timeout: float | None = None) -> TransformStats:
         """Transform until stopped, ``max_inputs`` were read, or nothing came for ``idle_timeout`` s.
         Raises PipelineError when the producer is fenced (another worker took this slot) or fails."""
         if self.exactly_once:
             self._raw_producer.init_transactions(60)
-        self._consumer.subscribe([self.source.topic])
+        self._consumer.subscribe(
+            [self.source.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+        )
         last_input = time.monotonic()
         try:
             while not self._stop.is_set():
