@@ -23,13 +23,15 @@ __all__ = [
     "summarise",
 ]
 
-PHASES = ("produce", "consume", "encode", "decode")
+PHASES = ("produce", "consume", "encode", "decode", "transform")
 """produce: key + value encoding and delivery (flushed); consume: fetch, decode, commit per batch;
-encode/decode: the codec alone, no Kafka."""
+encode/decode: the codec alone, no Kafka; transform: a declared pipeline's loop (read, decode, handler,
+encode, write, commit) with an identity handler, from joining the group to the last input."""
 
-FAMILIES = ("floor", "baseline", "ours")
+FAMILIES = ("floor", "baseline", "ours", "at_least_once", "exactly_once")
 """floor: bare clients moving pre-encoded bytes; baseline: confluent-kafka's Serializing/Deserializing
-clients with AvroSerializer/AvroDeserializer; ours: the generated typed pipelines."""
+clients with AvroSerializer/AvroDeserializer; ours: the generated typed pipelines; at_least_once and
+exactly_once: the transform loop without and with one Kafka transaction per batch."""
 
 TARGETS: Mapping[str, float] = {
     "consume_vs_baseline": 4.0,
@@ -133,6 +135,10 @@ class BenchReport:
             for other in ("baseline", "floor"):
                 if f"{phase}_{other}" in self.figures and f"{phase}_ours" in self.figures:
                     found[f"{phase}_vs_{other}"] = self.ratio(phase, "ours", other)
+        if "transform_exactly_once" in self.figures and "transform_at_least_once" in self.figures:
+            found["transform_exactly_once_vs_at_least_once"] = self.ratio(
+                "transform", "exactly_once", "at_least_once"
+            )
         return found
 
     def ours_rss_growth_mb(self) -> float:
@@ -257,6 +263,13 @@ def render_table(report: BenchReport) -> str:
                 f"| {name.replace('_', ' ')} | {parts['total_us']:.2f} | {parts['transport_us']:.2f} | "
                 f"{parts['codec_us']:.2f} | {parts['other_us']:.2f} |"
             )
+    transform = report.ratios().get("transform_exactly_once_vs_at_least_once")
+    if transform is not None:
+        lines += [
+            "",
+            f"transform: exactly once runs at {_ratio(transform)} the throughput of at least once "
+            f"(batches of {report.batch_size}, one transaction each)",
+        ]
     lines += ["", _targets_line(report)]
     return "\n".join(lines)
 

@@ -59,6 +59,7 @@ from pipeline.errors import PipelineError
 from pipeline.generated.orders import BINDING, Order
 from pipeline.kafka.binding import TopicBinding, open_consumer, open_producer, registry_client, value_decoder
 from pipeline.kafka.consumer import ConsumerStats
+from pipeline.kafka.transform import TransformLoop
 from pipeline.kafka.typed import Received, StringKeyCodec, TopicConsumer, TopicProducer
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.serde import AvroDecoder, AvroEncoder, SchemaResolver
@@ -194,7 +195,8 @@ def run_bench(
     try:
         for rep in range(1, config.repeat + 1 + (1 if config.profile_dir else 0)):
             profiling = rep > config.repeat
-            topics = {family: f"bench-{run_id}-r{rep}-{family}" for family in ("floor", "baseline", "ours")}
+            families = ("floor", "baseline", "ours", "at_least_once", "exactly_once")
+            topics = {family: f"bench-{run_id}-r{rep}-{family.replace('_', '-')}" for family in families}
             _create_topics(admin, list(topics.values()), config.partitions)
             try:
                 ids = {family: _register(registry, topic) for family, topic in topics.items()}
@@ -273,6 +275,12 @@ def _phases(
         ("consume", "floor", lambda: _consume_floor(fx, topics["floor"], f"{topics['floor']}-g")),
         ("consume", "baseline", lambda: _consume_baseline(fx, topics["baseline"], f"{topics['baseline']}-g")),
         ("consume", "ours", lambda: _consume_ours(fx, topics["ours"], f"{topics['ours']}-g")),
+        (
+            "transform",
+            "at_least_once",
+            lambda: _transform(fx, topics["ours"], topics["at_least_once"], False),
+        ),
+        ("transform", "exactly_once", lambda: _transform(fx, topics["ours"], topics["exactly_once"], True)),
     ]
 
 
@@ -579,3 +587,27 @@ def _consume_ours(fx: _Fixture, topic: str, group: str) -> tuple[int, float]:
     if stats.dead_lettered:
         raise PipelineError(f"topic {topic}: {stats.dead_lettered} messages dead-lettered")
     return clock.result(handled, topic, expected)
+
+
+def _transform(fx: _Fixture, source: str, sink: str, exactly_once: bool) -> tuple[int, float]:
+    """Every Order of ``source`` through the transform loop with an identity handler into ``sink``."""
+    loop = TransformLoop(
+        fx.settings,
+        f"{sink}-t",
+        _binding(source),
+        _binding(sink),
+        lambda order: order,
+        group=f"{sink}-g",
+        exactly_once=exactly_once,
+        batch=fx.config.batch_size,
+    )
+    expected = len(fx.payloads)
+    started = time.perf_counter()
+    stats = loop.run(max_inputs=expected, idle_timeout=_IDLE_TIMEOUT)
+    seconds = time.perf_counter() - started
+    if stats.consumed != expected or stats.outputs != expected:
+        raise PipelineError(
+            f"topic {source}: the transform read {stats.consumed:,} and wrote {stats.outputs:,} "
+            f"of {expected:,} records"
+        )
+    return stats.consumed, seconds
