@@ -112,7 +112,31 @@ def _rebalance_kill(d: dict[str, Any]) -> str:
     )
 
 
+def _transform_killed(d: dict[str, Any]) -> str:
+    mode = (
+        "exactly once (one transaction per batch)" if d["exactly_once"] else "at least once (flush, commit)"
+    )
+    if d["exactly_once"]:
+        commit = (
+            f"{d['kills_during_commit']} during a commit_transaction (of {d['kills_aimed_at_commit']} aimed "
+            f"at one; {d['commits_through_despite_kill']} committed by the broker all the same, the rest "
+            f"aborted); {d['aborted_outputs']} outputs of aborted transactions, unseen by read_committed "
+            "readers"
+        )
+    else:
+        commit = (
+            f"{d['kills_during_commit']} during the flush and offset commit (of {d['kills_aimed_at_commit']} "
+            "aimed at it)"
+        )
+    return (
+        f"{mode}: {d['kills']} kill -9 of the worker, restarted in the same slot each time; {commit}; "
+        f"batch {d['batch']}, commit median {d['commit_ms_median']} ms"
+    )
+
+
 _NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "transform kill -9 (exactly once)": _transform_killed,
+    "transform kill -9 (at least once)": _transform_killed,
     "3 nodes: leader kill mid-produce": _leader_killed,
     "3 nodes: leader kill mid-consume": _leader_killed,
     "3 nodes: rolling restart": _rolling_restart,

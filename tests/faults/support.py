@@ -13,6 +13,8 @@ Sizes come from the environment, so the same code runs the quick subset in CI an
 | FAULT_BROKER_DOWN_SECONDS | 2 | 10 | how long the broker stays down at each restart |
 | (broker restarts) | kill | stop, kill | SIGKILL only; a clean SIGTERM stop, then a SIGKILL |
 | FAULT_MEMBERS_CHANGES | 10 | 30 | joins and leaves (SIGTERM) of group members; a tenth as many kill -9 |
+| FAULT_TRANSFORM_INPUTS | 5000 | 50000 | inputs in the transform-kill scenario (each mode) |
+| FAULT_TRANSFORM_KILLS | 4 | 12 | kill -9 cycles of the transform worker (each mode), half at a commit |
 | FAULT_SEED | 7 | 7 | seeds every random choice (kill moments, mutations) |
 | FAULT_RESULTS | build/fault-results.jsonl | same | where each scenario appends its figures |
 """
@@ -82,6 +84,8 @@ class FaultSizes:
     broker_restarts: tuple[str, ...]  # each "stop" (SIGTERM, clean shutdown) or "kill" (SIGKILL)
     seed: int
     members_changes: int
+    transform_inputs: int
+    transform_kills: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FaultSizes:
@@ -109,12 +113,14 @@ class FaultSizes:
             broker_restarts=defaults.broker_restarts,
             seed=int(number("FAULT_SEED", defaults.seed)),
             members_changes=int(number("FAULT_MEMBERS_CHANGES", defaults.members_changes)),
+            transform_inputs=int(number("FAULT_TRANSFORM_INPUTS", defaults.transform_inputs)),
+            transform_kills=int(number("FAULT_TRANSFORM_KILLS", defaults.transform_kills)),
         )
 
 
 _PROFILES = {
-    "quick": FaultSizes("quick", 5_000, 3, 5.0, 1_000, 2.0, ("kill",), 7, 10),
-    "full": FaultSizes("full", 100_000, 20, 30.0, 1_000, 10.0, ("stop", "kill"), 7, 30),
+    "quick": FaultSizes("quick", 5_000, 3, 5.0, 1_000, 2.0, ("kill",), 7, 10, 5_000, 4),
+    "full": FaultSizes("full", 100_000, 20, 30.0, 1_000, 10.0, ("stop", "kill"), 7, 30, 50_000, 12),
 }
 
 
