@@ -34,8 +34,14 @@ __all__ = [
     "TypedModel",
     "attribute_names",
     "avro_name",
+    "backend",
     "problem",
 ]
+
+def backend() -> str:
+    """Which codec the encoders and decoders run: ``native`` (the C extension) or ``compiled Python``."""
+    return "compiled Python"
+
 
 # What reading a damaged body raises inside a compiled decoder.
 _DAMAGED = (IndexError, ValueError, UnicodeDecodeError, OverflowError, struct.error, RecursionError)
