@@ -17,7 +17,7 @@ help:
 	@echo "make check-compat   the compatibility gate: each schema against its git history (no registry)"
 	@echo "make stack-up / stack-down / stack-status"
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml setup.py pipeline/codec/_native.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -112,3 +112,15 @@ def java_avro() -> Iterator[Any]:
 
     with JavaAvro() as avro:
         yield avro
+
+
+@pytest.fixture(scope="module", params=["native", "compiled Python"])
+def each_codec(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs a module's tests once on each codec path (``pytestmark = pytest.mark.usefixtures(...)``): the
+    same answers are expected from both, whatever the path."""
+    from pipeline.codec import backend, native
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(native.CODEC_VARIABLE, "native" if request.param == "native" else "python")
+        assert backend() == request.param, "the native codec is not built: pip install -e . with a C compiler"
+        yield request.param

@@ -15,6 +15,7 @@ import struct
 from typing import Any
 
 from pipeline.avro import Schema
+from pipeline.codec import native
 from pipeline.codec.compiled import compile_decoder, compile_encoder
 from pipeline.codec.typed import AVRO_NAME, TypedModel, attribute_names, avro_name
 from pipeline.codec.values import MAX_DEPTH, Problem, problem
@@ -38,9 +39,11 @@ __all__ = [
     "problem",
 ]
 
+
 def backend() -> str:
-    """Which codec the encoders and decoders run: ``native`` (the C extension) or ``compiled Python``."""
-    return "compiled Python"
+    """Which codec the encoders and decoders run: ``native`` (the C extension; schema resolution between
+    different writer and reader schemas stays compiled Python) or ``compiled Python``."""
+    return "native" if native.available() else "compiled Python"
 
 
 # What reading a damaged body raises inside a compiled decoder.
@@ -55,7 +58,7 @@ class Encoder:
         self.schema = schema
         self.model = model
         self.label = label
-        self._encode = compile_encoder(schema, model)
+        self._encode = native.native_encoder(schema, model) or compile_encoder(schema, model)
 
     def write(self, value: Any, buf: bytearray) -> None:
         """Append ``value``'s Avro binary to ``buf``; raises InvalidRecordError naming the offending
@@ -101,7 +104,9 @@ class Decoder:
         self.reader = writer if reader is None else reader
         self.label = label
         try:
-            self._decode = compile_decoder(writer, self.reader, model)
+            self._decode = native.native_decoder(writer, self.reader, model) or compile_decoder(
+                writer, self.reader, model
+            )
         except RecursionError as exc:
             raise SchemaMismatchError(f"{label or 'schema'}: nested too deeply to read") from exc
 

@@ -12,6 +12,7 @@ import io
 from typing import Any
 
 import fastavro
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,8 @@ from pipeline.codec.values import branch_value, choose_branch, type_name
 from tests.generative.schemas import SchemaCase, schema_cases
 from tests.generative.values import same, untagged, values
 from tests.unit.codec.test_roundtrip import parse_case
+
+pytestmark = pytest.mark.usefixtures("each_codec")  # the same answers from every codec path
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

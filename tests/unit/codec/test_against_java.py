@@ -31,6 +31,8 @@ from tests.generative.schemas import SchemaCase, full_name, schema_cases
 from tests.generative.values import build_model, values
 from tests.oracle import JavaAvro, OracleError
 
+pytestmark = pytest.mark.usefixtures("each_codec")  # the same answers from every codec path
+
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

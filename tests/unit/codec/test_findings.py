@@ -18,6 +18,8 @@ from pipeline.errors import CorruptPayloadError, InvalidRecordError, NestingLimi
 from pipeline.generated import customers, orders, payments, types
 from pipeline.registry.serde import parse
 
+pytestmark = pytest.mark.usefixtures("each_codec")  # the same answers from every codec path
+
 UTC = dt.UTC
 
 

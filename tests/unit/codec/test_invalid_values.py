@@ -25,6 +25,8 @@ from tests.generative.values import build_model, values
 from tests.oracle import JavaAvro, OracleError
 from tests.unit.codec.test_roundtrip import parse_case
 
+pytestmark = pytest.mark.usefixtures("each_codec")  # the same answers from every codec path
+
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

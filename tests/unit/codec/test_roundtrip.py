@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,8 @@ from pipeline.avro import parse_schema
 from pipeline.codec import Decoder, Encoder, problem
 from tests.generative.schemas import SchemaCase, full_name, schema_cases
 from tests.generative.values import build_model, same, untagged, values
+
+pytestmark = pytest.mark.usefixtures("each_codec")  # the same answers from every codec path
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from pipeline.schema import load_catalog
 from tests.generative.schemas import SchemaCase, full_name, schema_cases
 from tests.generative.values import same, values, walk
 from tests.unit.codegen.test_generate import load_package
+
+pytestmark = pytest.mark.usefixtures("each_codec")  # the same answers from every codec path
 
 CATALOG = """
 [lint]

@@ -18,6 +18,8 @@ from pipeline.errors import (
 )
 from pipeline.registry.serde import AvroDecoder, AvroEncoder, SchemaResolver, parse
 
+pytestmark = pytest.mark.usefixtures("each_codec")  # the same answers from every codec path
+
 V1 = {"type": "record", "name": "User", "namespace": "t", "fields": [{"name": "name", "type": "string"}]}
 V2 = {
     "type": "record",
