@@ -16,7 +16,7 @@
 
 enum {
     K_NULL, K_BOOLEAN, K_INT, K_LONG, K_FLOAT, K_DOUBLE, K_BYTES, K_STRING, K_FIXED, K_ENUM,
-    K_RECORD, K_ARRAY, K_MAP, K_UNION, K_TIMESTAMP, K_LOGICAL, K_PYTHON
+    K_RECORD, K_ARRAY, K_MAP, K_UNION, K_TIMESTAMP, K_LOGICAL, K_PYTHON, K_DECIMAL, K_UUID
 };
 
 /* Results of the walkers: the value (or done), a Python exception set, or "delegate" (nothing set). */
@@ -51,6 +51,12 @@ typedef struct {
 
 static int MAX_DEPTH = 128;
 static PyObject *UTC;
+static PyObject *SIXTY_FOUR;
+
+/* uuid.UUID's slots and SafeUUID.unknown, and decimal.Decimal, as configure() was given them. */
+static PyTypeObject *UUID_TYPE, *DECIMAL_TYPE;
+static Py_ssize_t UUID_INT = -1, UUID_SAFE = -1;
+static PyObject *SAFE_UNKNOWN;
 
 /* -- days and dates (Howard Hinnant's civil calendar algorithms) ------------------------------ */
 
@@ -158,6 +164,55 @@ static PyObject *decode_timestamp(const Node *node, int64_t raw)
     return PyDateTimeAPI->DateTime_FromDateAndTime(
         (int)year, month, day, (int)(rest / 3600), (int)(rest % 3600 / 60), (int)(rest % 60), (int)micros,
         tz, PyDateTimeAPI->DateTimeType);
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A uuid string in its canonical 8-4-4-4-12 form as a UUID (other forms: DELEGATE). */
+static PyObject *decode_uuid(const Src *s, Py_ssize_t *pos)
+{
+    int64_t n;
+    Py_ssize_t at = *pos;
+    if (UUID_TYPE == NULL || read_long(s, &at, &n, 64) != OK || n != 36 || 36 > s->size - at)
+        return DELEGATE;
+    uint64_t half[2] = {0, 0};
+    for (int i = 0, digit = 0; i < 36; i++) {
+        unsigned char c = s->p[at + i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return DELEGATE;
+            continue;
+        }
+        int v = hex_value(c);
+        if (v < 0)
+            return DELEGATE;
+        half[digit / 16] = half[digit / 16] << 4 | (uint64_t)v;
+        digit++;
+    }
+    PyObject *high = PyLong_FromUnsignedLongLong(half[0]);
+    PyObject *low = PyLong_FromUnsignedLongLong(half[1]);
+    PyObject *shifted = high ? PyNumber_Lshift(high, SIXTY_FOUR) : NULL;
+    PyObject *value = shifted && low ? PyNumber_Or(shifted, low) : NULL;
+    Py_XDECREF(high);
+    Py_XDECREF(low);
+    Py_XDECREF(shifted);
+    if (value == NULL)
+        return NULL;
+    PyObject *result = UUID_TYPE->tp_alloc(UUID_TYPE, 0);
+    if (result == NULL) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    *(PyObject **)((char *)result + UUID_INT) = value;
+    *(PyObject **)((char *)result + UUID_SAFE) = Py_NewRef(SAFE_UNKNOWN);
+    *pos = at + 36;
+    return result;
 }
 
 static PyObject *decode_blocks(Program *prog, const Node *node, const Src *s, Py_ssize_t *pos, int depth)
@@ -351,6 +406,10 @@ static PyObject *decode_node(Program *prog, int index, const Src *s, Py_ssize_t 
     }
     case K_PYTHON:
         return call_decode_fallback(node->fallback, s, pos, depth);
+    case K_UUID:
+        return decode_uuid(s, pos);
+    case K_DECIMAL:
+        break;
     }
     PyErr_SetString(PyExc_SystemError, "unknown node kind");
     return NULL;
@@ -487,6 +546,110 @@ static int encode_timestamp(const Node *node, PyObject *v, Out *o)
     int64_t micros = PyDateTime_DATE_GET_MICROSECOND(v);
     int64_t raw = node->size == 1000 ? seconds * 1000 + micros / 1000 : seconds * 1000000 + micros;
     return write_long(o, raw);  /* every year 1..9999 instant fits both units */
+}
+
+/* A UUID as its canonical text; DELEGATED for anything but a uuid.UUID. */
+static int encode_uuid(PyObject *v, Out *o)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (UUID_TYPE == NULL || Py_TYPE(v) != UUID_TYPE)
+        return DELEGATED;
+    PyObject *value = *(PyObject **)((char *)v + UUID_INT);
+    if (value == NULL || !PyLong_CheckExact(value))
+        return DELEGATED;
+    PyObject *high = PyNumber_Rshift(value, SIXTY_FOUR);
+    if (high == NULL)
+        return FAILED;
+    uint64_t half[2] = {PyLong_AsUnsignedLongLong(high), PyLong_AsUnsignedLongLongMask(value)};
+    Py_DECREF(high);
+    if (PyErr_Occurred()) {  /* negative, or wider than 128 bits: Python says what it makes of it */
+        PyErr_Clear();
+        return DELEGATED;
+    }
+    char text[36];
+    for (int i = 0, digit = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            text[i] = '-';
+            continue;
+        }
+        text[i] = digits[(half[digit / 16] >> (60 - 4 * (digit % 16))) & 15];
+        digit++;
+    }
+    return write_raw(o, text, 36, 1);
+}
+
+/* A Decimal of at most 18 digits at the schema's scale (``size``), without rounding, as the fewest
+ * two's complement bytes; DELEGATED for anything else (Python says why, or writes the larger ones). */
+static int encode_decimal(const Node *node, PyObject *v, Out *o)
+{
+    if (DECIMAL_TYPE == NULL || Py_TYPE(v) != DECIMAL_TYPE)
+        return DELEGATED;
+    PyObject *str = PyObject_Str(v);
+    if (str == NULL)
+        return FAILED;
+    Py_ssize_t n;
+    const char *t = PyUnicode_AsUTF8AndSize(str, &n);
+    if (t == NULL) {
+        Py_DECREF(str);
+        return FAILED;
+    }
+    Py_ssize_t i = 0;
+    int negative = 0, places = 0, seen_point = 0, count = 0;
+    int64_t unscaled = 0, exponent = 0;
+    if (i < n && (t[i] == '-' || t[i] == '+'))
+        negative = t[i++] == '-';
+    for (; i < n; i++) {
+        char c = t[i];
+        if (c >= '0' && c <= '9') {
+            if (unscaled || c != '0')
+                count++;
+            if (count > 18)
+                goto delegate;
+            unscaled = unscaled * 10 + (c - '0');
+            places += seen_point;
+        } else if (c == '.' && !seen_point)
+            seen_point = 1;
+        else
+            break;
+    }
+    if (i < n) {
+        if (t[i] != 'E' && t[i] != 'e')
+            goto delegate;
+        char *end;
+        long e = strtol(t + i + 1, &end, 10);
+        if (end != t + n || e > 100 || e < -100)
+            goto delegate;
+        exponent = e;
+    }
+    Py_DECREF(str);
+    int64_t shift = exponent - places + node->size;  /* node->size: the scale */
+    for (; shift > 0; shift--) {
+        if (unscaled > INT64_MAX / 10)
+            return DELEGATED;
+        unscaled *= 10;
+    }
+    for (; shift < 0; shift++) {
+        if (unscaled % 10)
+            return DELEGATED;  /* it would have to round */
+        unscaled /= 10;
+    }
+    int64_t limit = 1;
+    for (int d = 0; d < node->local; d++)  /* node->local: the precision */
+        limit *= 10;
+    if (unscaled >= limit)
+        return DELEGATED;
+    if (negative)
+        unscaled = -unscaled;
+    unsigned char bytes[8];
+    int width = 1;
+    while (width < 8 && !(unscaled >= -((int64_t)1 << (8 * width - 1)) && unscaled < ((int64_t)1 << (8 * width - 1))))
+        width++;
+    for (int b = 0; b < width; b++)
+        bytes[width - 1 - b] = (unsigned char)((uint64_t)unscaled >> (8 * b));
+    return write_raw(o, (const char *)bytes, width, 1);
+delegate:
+    Py_DECREF(str);
+    return DELEGATED;
 }
 
 static int encode_record(Program *prog, const Node *node, PyObject *v, Out *o, int depth)
@@ -699,6 +862,10 @@ static int encode_node(Program *prog, int index, PyObject *v, Out *o, int depth)
     case K_LOGICAL:
     case K_PYTHON:
         return call_encode_fallback(node->fallback, v, o, depth);
+    case K_UUID:
+        return encode_uuid(v, o);
+    case K_DECIMAL:
+        return encode_decimal(node, v, o);
     }
     PyErr_SetString(PyExc_SystemError, "unknown node kind");
     return FAILED;
@@ -834,7 +1001,8 @@ static PyObject *program_new(PyTypeObject *type, PyObject *args, PyObject *Py_UN
             PyErr_SetString(PyExc_ValueError, "an encoder's union must be a typed optional");
             goto fail;
         }
-        if (node->kind < K_NULL || node->kind > K_PYTHON || node->size < 0
+        if (node->kind < K_NULL || node->kind > K_UUID || node->size < 0
+            || (node->kind == K_DECIMAL && (!encoder || node->local < 1 || node->local > 18 || node->size > node->local))
             || (node->kind == K_ENUM && (node->table == NULL || (encoder ? !PyDict_Check(node->table) : !PyTuple_Check(node->table))))
             || (node->kind == K_LOGICAL && !encoder && node->convert == NULL)
             || ((node->kind == K_ARRAY || node->kind == K_MAP || node->kind == K_LOGICAL) && node->n != 1)
@@ -882,12 +1050,47 @@ static PyTypeObject ProgramType = {
     .tp_doc = "One schema's encoder or decoder: Program(nodes, root, encoder, root_fallback).",
 };
 
+/* configure(UUID, its int slot, its is_safe slot, SafeUUID.unknown, Decimal) */
+static PyObject *configure(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *uuid_type, *int_slot, *safe_slot, *unknown, *decimal_type;
+    if (!PyArg_ParseTuple(args, "O!O!O!OO!", &PyType_Type, &uuid_type, &PyMemberDescr_Type, &int_slot,
+                          &PyMemberDescr_Type, &safe_slot, &unknown, &PyType_Type, &decimal_type))
+        return NULL;
+    PyMemberDef *a = ((PyMemberDescrObject *)int_slot)->d_member, *b = ((PyMemberDescrObject *)safe_slot)->d_member;
+    if (a->type != T_OBJECT_EX || b->type != T_OBJECT_EX
+        || !PyType_IsSubtype(((PyMemberDescrObject *)int_slot)->d_common.d_type, (PyTypeObject *)uuid_type)) {
+        PyErr_SetString(PyExc_ValueError, "not the slots of the UUID type");
+        return NULL;
+    }
+    Py_XSETREF(UUID_TYPE, (PyTypeObject *)Py_NewRef(uuid_type));
+    Py_XSETREF(DECIMAL_TYPE, (PyTypeObject *)Py_NewRef(decimal_type));
+    Py_XSETREF(SAFE_UNKNOWN, Py_NewRef(unknown));
+    UUID_INT = a->offset;
+    UUID_SAFE = b->offset;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS, "configure(UUID, UUID.int, UUID.is_safe, SafeUUID.unknown, Decimal)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pipeline.codec._native",
     .m_doc = "The native codec; planned by pipeline.codec.native.",
     .m_size = -1,
+    .m_methods = methods,
 };
+
+static int add_all(PyObject *m)
+{
+    PyObject *names = Py_BuildValue("[ss]", "Program", "configure");
+    int result = names == NULL ? -1 : PyModule_AddObjectRef(m, "__all__", names);
+    Py_XDECREF(names);
+    return result;
+}
 
 PyMODINIT_FUNC PyInit__native(void)
 {
@@ -895,13 +1098,17 @@ PyMODINIT_FUNC PyInit__native(void)
     if (PyDateTimeAPI == NULL)
         return NULL;
     UTC = PyDateTime_TimeZone_UTC;
+    SIXTY_FOUR = PyLong_FromLong(64);
+    if (SIXTY_FOUR == NULL)
+        return NULL;
     if (PyType_Ready(&ProgramType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
     if (PyModule_AddObjectRef(m, "Program", (PyObject *)&ProgramType) < 0
-        || PyModule_AddIntConstant(m, "MAX_DEPTH", MAX_DEPTH) < 0) {
+        || PyModule_AddIntConstant(m, "MAX_DEPTH", MAX_DEPTH) < 0
+        || add_all(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -570,6 +570,8 @@ class _Decoder(_Writer):
     def structure_match(self, writer: Record, reader: Record) -> bool:
         """Java's ``!hasMatchError(resolveRecords(writer, reader))``: every reader field is read from a
         writer field without an error at its top, or has a default."""
+        if _renamed_twice(writer, reader) is not None:
+            return False
         matched = _match_fields(writer, reader)
         for entry in reader.fields:
             source = matched.get(entry.name)
@@ -824,7 +826,14 @@ class _Decoder(_Writer):
         here = reader.name.fullname  # a record's function serves every place the record appears
         too_deep = f"{here}: nested more than {MAX_DEPTH} records deep"
         emit(f"    if depth > _MAX_DEPTH: raise _TooDeep({too_deep!r})")
+        twice = _renamed_twice(writer, reader)
+        if twice is not None:
+            message = f"{here}: two of the writer's fields read as {twice} once the reader's aliases apply"
+            emit(f"    raise _Mismatch({message!r})")
+            emit("")
+            return
         matched = _match_fields(writer, reader)
+        sources = {id(source): reader_field for reader_field, source in matched.items()}
         for entry in reader.fields:
             if entry.name not in matched and not entry.has_default:
                 message = (
@@ -835,7 +844,6 @@ class _Decoder(_Writer):
                 emit("")
                 return
         locals_: dict[str, str] = {}
-        sources = {id(source): reader_field for reader_field, source in matched.items()}
         for source in writer.fields:
             reader_name = sources.get(id(source))
             if reader_name is None:
@@ -950,18 +958,35 @@ class _Decoder(_Writer):
 
 
 def _match_fields(writer: Record, reader: Record) -> dict[str, Any]:
-    """Reader field name -> the writer field it reads: by name, else by one of the reader field's
-    aliases (which Java applies only when the records match by name or reader alias)."""
-    by_name = {entry.name: entry for entry in writer.fields}
-    aliases_apply = _aliased(writer, reader)
-    matched = {}
-    for entry in reader.fields:
-        source = by_name.get(entry.name)
-        if source is None and aliases_apply:
-            source = next((by_name[a] for a in entry.aliases if a in by_name), None)
-        if source is not None:
-            matched[entry.name] = source
-    return matched
+    """Reader field name -> the writer field it reads, as Java's ``Schema.applyAliases`` decides: a writer
+    field named in a reader field's aliases is that reader field (even when another reader field has its
+    name), any other by its own name. Aliases apply only when the records match by name or reader alias."""
+    renamed: dict[str, str] = {}
+    if _aliased(writer, reader):
+        for entry in reader.fields:
+            for alias in entry.aliases:
+                renamed[alias] = entry.name
+    names = {entry.name for entry in reader.fields}
+    return {
+        renamed.get(source.name, source.name): source
+        for source in reversed(writer.fields)
+        if renamed.get(source.name, source.name) in names
+    }
+
+
+def _renamed_twice(writer: Record, reader: Record) -> str | None:
+    """The name two writer fields would both take once the reader's field aliases apply (Java refuses
+    such a writer: "Duplicate field"), or None."""
+    renamed = {}
+    if _aliased(writer, reader):
+        renamed = {alias: entry.name for entry in reader.fields for alias in entry.aliases}
+    seen: set[str] = set()
+    for source in writer.fields:
+        name = renamed.get(source.name, source.name)
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _min_size(schema: Schema, seen: frozenset[int] = frozenset()) -> int:

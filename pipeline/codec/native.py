@@ -13,9 +13,11 @@ codec runs, and one notice line says so.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import logging
 import os
 import types
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -45,11 +47,13 @@ except ImportError as exc:  # not built: no C compiler when the package was inst
     _MISSING = f"{exc}"
 else:
     _MISSING = "" if _native.MAX_DEPTH == MAX_DEPTH else "built for another nesting limit; rebuild it"
+    _slots = uuid.UUID.__dict__
+    _native.configure(uuid.UUID, _slots["int"], _slots["is_safe"], uuid.SafeUUID.unknown, decimal.Decimal)
 
 (
     _NULL, _BOOLEAN, _INT, _LONG, _FLOAT, _DOUBLE, _BYTES, _STRING, _FIXED, _ENUM,
-    _RECORD, _ARRAY, _MAP, _UNION, _TIMESTAMP, _LOGICAL, _PYTHON,
-) = range(17)  # fmt: skip
+    _RECORD, _ARRAY, _MAP, _UNION, _TIMESTAMP, _LOGICAL, _PYTHON, _DECIMAL, _UUID,
+) = range(19)  # fmt: skip
 _PRIMITIVES = {
     "null": _NULL,
     "boolean": _BOOLEAN,
@@ -176,7 +180,7 @@ class _Plan:
         self.nodes: list[tuple[Any, ...]] = []
         self._records: dict[int, int] = {}
 
-    def add(self, kind: int, *, size: int = 0, local: bool = False, null_branch: int = -1,
+    def add(self, kind: int, *, size: int = 0, local: int = 0, null_branch: int = -1,
             children: tuple[int, ...] = (), cls: Any = None, names: Any = None, descriptors: Any = None,
             table: Any = None, convert: Any = None, fallback: Any = None) -> int:  # fmt: skip
         self.nodes.append(
@@ -213,6 +217,12 @@ class _Plan:
         local = logical.name.startswith("local-")
         if per_second is not None and not (self.encoder and local):
             return self.add(_TIMESTAMP, size=per_second, local=local, table=logical_types.EPOCH.tzinfo)
+        on_string = isinstance(schema, Primitive) and schema.type == "string"
+        if logical.name == "uuid" and on_string:
+            return self.add(_UUID)
+        on_bytes = isinstance(schema, Primitive) and schema.type == "bytes"
+        if self.encoder and logical.name == "decimal" and on_bytes and logical.precision <= 18:
+            return self.add(_DECIMAL, size=logical.scale, local=logical.precision)
         if self.encoder:
             return self.python(schema)
         if isinstance(schema, Fixed):
