@@ -47,8 +47,10 @@ except ImportError as exc:  # not built: no C compiler when the package was inst
     _MISSING = f"{exc}"
 else:
     _MISSING = "" if _native.MAX_DEPTH == MAX_DEPTH else "built for another nesting limit; rebuild it"
-    _slots = uuid.UUID.__dict__
-    _native.configure(uuid.UUID, _slots["int"], _slots["is_safe"], uuid.SafeUUID.unknown, decimal.Decimal)
+    _uuid_slots = uuid.UUID.__dict__
+    _native.configure(
+        uuid.UUID, _uuid_slots["int"], _uuid_slots["is_safe"], uuid.SafeUUID.unknown, decimal.Decimal
+    )
 
 (
     _NULL, _BOOLEAN, _INT, _LONG, _FLOAT, _DOUBLE, _BYTES, _STRING, _FIXED, _ENUM,
