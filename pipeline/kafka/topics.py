@@ -8,6 +8,8 @@ cannot remove them.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +22,8 @@ from pipeline.kafka.clientlog import kafka_trouble
 from pipeline.schema import Catalog
 
 __all__ = ["TopicReport", "TopicResult", "TopicStatus", "ensure_topics"]
+
+log = logging.getLogger(__name__)
 
 
 class TopicStatus(StrEnum):
@@ -70,11 +74,18 @@ def _wanted(catalog: Catalog) -> Iterator[_Wanted]:
 
 
 def ensure_topics(
-    catalog: Catalog, admin: AdminClient, *, dry_run: bool = False, timeout: float = 15.0
+    catalog: Catalog,
+    admin: AdminClient,
+    *,
+    dry_run: bool = False,
+    timeout: float = 15.0,
+    broker_wait: float = 90.0,
 ) -> TopicReport:
     """Create the catalog's absent topics and DLQ topics; report those whose partition count differs.
     Raises ClusterUnavailableError when the cluster does not answer within ``timeout`` seconds, and
-    ConfigError when it refuses a topic (e.g. a replication factor above its broker count)."""
+    ConfigError when it refuses a topic (e.g. a replication factor above its broker count). A refusal
+    for the replication factor while a broker that holds replicas is down (a restart) is retried for
+    up to ``broker_wait`` seconds."""
     existing = _partition_counts(admin, timeout)
     results: list[TopicResult] = []
     to_create: list[_Wanted] = []
@@ -91,21 +102,62 @@ def ensure_topics(
         )
         return TopicReport(_in_catalog_order(catalog, results), dry_run)
 
+    raced: list[_Wanted] = []
+    deadline = time.monotonic() + broker_wait
+    while True:
+        short = _create(admin, to_create, timeout, results, raced)
+        if not short:
+            break
+        down = _brokers_down(admin, timeout)
+        if not down or time.monotonic() >= deadline:
+            want, exc = short[0]
+            raise ConfigError(
+                f"topic {want.topic!r}: the cluster refused to create it with {want.partitions} partitions "
+                f"and replication factor {want.replication_factor}: {exc}; "
+                + (f"broker(s) {', '.join(map(str, down))} did not come back within {broker_wait:g} s"
+                   if down else f"check the catalog's [topics.{want.dlq_of or want.topic}]")
+            )  # fmt: skip
+        # A broker that holds replicas is down (a restart): the refusal lasts until it is back.
+        log.warning("topics: broker(s) %s down, waiting to create %s", down, [w.topic for w, _ in short])
+        time.sleep(1.0)
+        to_create = [want for want, _ in short]
+    if raced:
+        existing = _partition_counts(admin, timeout)
+        for want in raced:
+            actual = existing.get(want.topic)
+            status = TopicStatus.EXISTS if actual == want.partitions else TopicStatus.MISMATCH
+            results.append(TopicResult(want.topic, want.partitions, actual, status, want.dlq_of))
+    return TopicReport(_in_catalog_order(catalog, results), dry_run)
+
+
+def _create(
+    admin: AdminClient,
+    wanted: list[_Wanted],
+    timeout: float,
+    results: list[TopicResult],
+    raced: list[_Wanted],
+) -> list[tuple[_Wanted, KafkaException]]:
+    """Create ``wanted``, appending what was created to ``results`` and what someone else created
+    meanwhile to ``raced``; return those refused for their replication factor."""
     new = [
         NewTopic(w.topic, num_partitions=w.partitions, replication_factor=w.replication_factor)
-        for w in to_create
+        for w in wanted
     ]
     futures = admin.create_topics(new, request_timeout=timeout)
-    raced: list[_Wanted] = []
-    for want in to_create:
+    short: list[tuple[_Wanted, KafkaException]] = []
+    for want in wanted:
         try:
             futures[want.topic].result(timeout=timeout)
         except KafkaException as exc:
             error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-            if error is not None and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            code = error.code() if error is not None else None
+            if code == KafkaError.TOPIC_ALREADY_EXISTS:
                 raced.append(want)  # created meanwhile by someone else: look at it below
                 continue
-            if error is not None and error.code() in (KafkaError._TRANSPORT, KafkaError._TIMED_OUT):
+            if code == KafkaError.INVALID_REPLICATION_FACTOR:
+                short.append((want, exc))
+                continue
+            if error is not None and code in (KafkaError._TRANSPORT, KafkaError._TIMED_OUT):
                 raise ClusterUnavailableError(f"creating topic {want.topic!r}: {error.str()}") from exc
             raise ConfigError(
                 f"topic {want.topic!r}: the cluster refused to create it with {want.partitions} partitions "
@@ -115,13 +167,22 @@ def ensure_topics(
         results.append(
             TopicResult(want.topic, want.partitions, want.partitions, TopicStatus.CREATED, want.dlq_of)
         )
-    if raced:
-        existing = _partition_counts(admin, timeout)
-        for want in raced:
-            actual = existing.get(want.topic)
-            status = TopicStatus.EXISTS if actual == want.partitions else TopicStatus.MISMATCH
-            results.append(TopicResult(want.topic, want.partitions, actual, status, want.dlq_of))
-    return TopicReport(_in_catalog_order(catalog, results), dry_run)
+    return short
+
+
+def _brokers_down(admin: AdminClient, timeout: float) -> list[int]:
+    """Brokers that hold replicas of existing topics but are not registered now, i.e. down."""
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException:
+        return []
+    replicas = {
+        replica
+        for topic in metadata.topics.values()
+        for partition in topic.partitions.values()
+        for replica in partition.replicas
+    }
+    return sorted(replicas - set(metadata.brokers))
 
 
 def _partition_counts(admin: AdminClient, timeout: float) -> dict[str, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from pipeline.cli import main
 from pipeline.compat import Level
 from pipeline.config import serde_config
-from pipeline.errors import ClusterUnavailableError
+from pipeline.errors import ClusterUnavailableError, ConfigError
 from pipeline.kafka.topics import TopicStatus, ensure_topics
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.register import RegistrationReport, Status, register_schemas
@@ -323,3 +324,13 @@ def test_an_unreachable_cluster_is_reported_as_such(copy: CatalogCopy) -> None:
     admin = AdminClient({"bootstrap.servers": "127.0.0.1:1", "socket.connection.setup.timeout.ms": 1000})
     with pytest.raises(ClusterUnavailableError, match="did not answer within 2 s"):
         ensure_topics(copy.load(), admin, timeout=2)
+
+
+def test_a_replication_factor_above_the_broker_count_is_refused_at_once(
+    copy: CatalogCopy, stack: StackHandle
+) -> None:
+    copy.edit_catalog("replication_factor = -1", "replication_factor = 3")
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=r"replication factor 3: .*check the catalog's \[topics\."):
+        ensure_topics(copy.load(), stack.admin())
+    assert time.monotonic() - started < 10, "no broker is down, so there is nothing to wait for"
