@@ -71,6 +71,7 @@ from pipeline.kafka.binding import (
     value_encoder,
 )
 from pipeline.kafka.consumer import ConsumerStats
+from pipeline.kafka.producer import ReliableProducer
 from pipeline.kafka.transform import TransformLoop
 from pipeline.kafka.typed import Received, TopicConsumer, TopicProducer
 from pipeline.registry.client import RegistryClient
@@ -155,6 +156,7 @@ class _Fixture:
     binding: TopicBinding  # its generated binding, on the catalog topic
     records: list[Any]
     keys: list[Any]
+    scratch: str  # a topic of this run's for warming producers up
     key_bytes: list[bytes | None] = field(default_factory=list)
     payloads: list[bytes] = field(default_factory=list)
     baseline_problem: str | None = None
@@ -213,18 +215,23 @@ def run_bench(
     samples: list[Sample] = []
     problems: dict[str, str] = {}
     run_growth = 0
-    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as workdir:
-        package = load_generated(catalog, Path(workdir), f"bench-{run_id}")
-        for name in names:
-            binding: TopicBinding = getattr(package, module_name(name)).BINDING
-            progress(f"{name}: generating {config.count:,} records (seed {config.seed})")
-            records, keys = sample_records(binding, name, config.count, config.seed, f"bench-{run_id}")
-            fx = _Fixture(settings, config, client, registry, name, binding, records, keys)
-            growth = _bench_schema(fx, admin, f"bench-{run_id}-{name}", memory, samples, progress)
-            run_growth = max(run_growth, growth)
-            if fx.baseline_problem is not None:
-                problems[name] = fx.baseline_problem
-            del fx, records, keys  # before the next schema's records are made, not after
+    scratch = f"bench-{run_id}-scratch"
+    create_topics(admin, [scratch], 1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as workdir:
+            package = load_generated(catalog, Path(workdir), f"bench-{run_id}")
+            for name in names:
+                binding: TopicBinding = getattr(package, module_name(name)).BINDING
+                progress(f"{name}: generating {config.count:,} records (seed {config.seed})")
+                records, keys = sample_records(binding, name, config.count, config.seed, f"bench-{run_id}")
+                fx = _Fixture(settings, config, client, registry, name, binding, records, keys, scratch)
+                growth = _bench_schema(fx, admin, f"bench-{run_id}-{name}", memory, samples, progress)
+                run_growth = max(run_growth, growth)
+                if fx.baseline_problem is not None:
+                    problems[name] = fx.baseline_problem
+                del fx, records, keys  # before the next schema's records are made, not after
+    finally:
+        delete(admin, registry, [scratch], [])
     return summarise(
         samples,
         count=config.count,
@@ -422,12 +429,26 @@ def _decode_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
 
 # -- produce -------------------------------------------------------------------------------------
 # Each producer connects and fetches the topic's metadata before its clock starts (otherwise the first
-# message waits about half a second for both).
+# message waits about half a second for both), and holds its idempotent producer id.
+
+
+def _await_producer_id(producer: Producer | ReliableProducer, scratch: str) -> None:
+    """One message to the scratch topic, delivered: the producer holds its idempotent producer id. Until
+    it does it holds every message back, and when its first request for one finds the cluster not ready,
+    librdkafka asks again after 500 ms: a stall that hit some phases and not others."""
+    if isinstance(producer, ReliableProducer):
+        producer.produce(scratch, b"")
+        producer.flush(30)
+        return
+    Producer.produce(producer, scratch, b"")  # Producer's own: a SerializingProducer would serialize
+    if producer.flush(30):
+        raise PipelineError(f"topic {scratch}: the warm-up message was not delivered within 30 s")
 
 
 def _produce_floor(fx: _Fixture, topic: str) -> tuple[int, float]:
     producer = Producer(producer_config(fx.settings.kafka, fx.settings.producer))
     producer.list_topics(topic, timeout=10)  # connected before the clock runs, as for the others
+    _await_producer_id(producer, fx.scratch)
     produce = producer.produce
     begin = time.perf_counter()
     for key, payload in zip(fx.key_bytes, fx.payloads, strict=True):
@@ -463,6 +484,7 @@ def _produce_baseline(fx: _Fixture, topic: str) -> tuple[int, float]:
             failed.append(err)
 
     producer.list_topics(topic, timeout=10)
+    _await_producer_id(producer, fx.scratch)
     produce = producer.produce
     begin = time.perf_counter()
     for record, key in zip(fx.records, fx.keys, strict=True):
@@ -484,6 +506,7 @@ def _produce_ours(fx: _Fixture, topic: str) -> tuple[int, float]:
         fx.settings, fx.on(topic), app="pipeline bench", client=fx.registry
     )
     producer.producer.connect(topic)
+    _await_producer_id(producer.producer, fx.scratch)
     send = producer.send
     begin = time.perf_counter()
     for record, key in zip(fx.records, fx.keys, strict=True):
