@@ -40,7 +40,7 @@ def chosen_schemas(known: Sequence[str], asked: Iterable[Sequence[str]] | None) 
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline.app.bench.report import render_table
-    from pipeline.app.bench.runner import BenchConfig, run_bench
+    from pipeline.app.bench.runner import SCALE_OUT_PIPELINE, BenchConfig, run_bench
     from pipeline.schema import load_catalog
     from pipeline.stack.cluster import ensure_cluster, ensure_reachable
 
@@ -50,6 +50,14 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError("--profile needs pyinstrument: pip install -e '.[bench]'")
     catalog = load_catalog(args.schemas)
     schemas = chosen_schemas([topic.name for topic in catalog.topics], args.schema)
+    scale_out = None if args.no_scale_out else SCALE_OUT_PIPELINE
+    if scale_out is not None:
+        try:
+            catalog.pipeline(scale_out)
+        except KeyError as exc:
+            raise ConfigError(
+                f"{exc.args[0]}; the scale-out phase runs it (--no-scale-out skips it)"
+            ) from None
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -62,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         batch_size=args.batch,
         partitions=args.partitions,
         schemas=schemas,
+        scale_out=scale_out,
         profile_dir=args.profile,
     )
     report = run_bench(settings, catalog, config, say)
@@ -78,7 +87,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="throughput of the generated pipelines vs confluent-kafka's serde and bare clients",
         description="Produce and consume the same records of each catalog topic's schema with bare "
         "clients (floor), confluent-kafka's Avro serde (baseline) and the generated pipelines (ours), each "
-        "on fresh topics. Print the codec in use, medians, ratios and RSS growth. A measurement, not a "
+        "on fresh topics; then run the declared orders-to-activity pipeline as real worker processes with 1 "
+        "and 2 workers. Print the codec in use, medians, ratios and RSS growth. A measurement, not a "
         "test: it asserts no time.",
     )
     bench.add_argument("-n", "--count", type=int, default=500_000, help="records per phase (default 500000)")
@@ -94,6 +104,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="TOPIC",
         help="the catalog topic whose schema runs (repeat it, or separate names with commas); "
         "default: every topic of the catalog",
+    )
+    bench.add_argument(
+        "--no-scale-out",
+        action="store_true",
+        help="skip the scale-out phase (pipeline worker with 1 and with 2 workers)",
     )
     bench.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     bench.add_argument(

@@ -1,12 +1,14 @@
 """Benchmarks (``pipeline bench``, ``make bench``): each catalog topic's schema through the generated
-pipelines, confluent-kafka's Avro serde and bare clients, on a real cluster. ``report`` is the pure
-arithmetic; ``runner`` measures, on ``topics`` of its own."""
+pipelines, confluent-kafka's Avro serde and bare clients, and a declared pipeline's workers scaled out, on a
+real cluster. ``report`` is the pure arithmetic; ``runner`` measures, on ``topics`` of its own, and
+``scale_out`` runs the workers."""
 
 from pipeline.app.bench.report import (
     BenchReport,
     Figure,
     Machine,
     Sample,
+    ScaleOut,
     SchemaReport,
     render_table,
     summarise,
@@ -17,6 +19,7 @@ __all__ = [
     "Figure",
     "Machine",
     "Sample",
+    "ScaleOut",
     "SchemaReport",
     "render_table",
     "summarise",

@@ -14,14 +14,18 @@ from typing import Any
 __all__ = [
     "FAMILIES",
     "PHASES",
+    "SCALE_OUT",
+    "SCALE_OUT_WORKERS",
     "TARGETS",
     "BenchReport",
     "Figure",
     "Machine",
     "Sample",
+    "ScaleOut",
     "SchemaReport",
     "render_table",
     "summarise",
+    "workers_family",
 ]
 
 PHASES = ("produce", "consume", "encode", "decode", "transform")
@@ -34,6 +38,13 @@ FAMILIES = ("floor", "baseline", "ours", "at_least_once", "exactly_once")
 clients with AvroSerializer/AvroDeserializer; ours: the generated typed pipelines; at_least_once and
 exactly_once: the transform loop without and with one Kafka transaction per batch."""
 
+SCALE_OUT = "scale_out"
+"""A declared pipeline run as ``pipeline worker --workers N`` processes over pre-produced inputs, once per
+entry of SCALE_OUT_WORKERS (families ``workers_N``); its samples name the pipeline where others name a
+schema."""
+
+SCALE_OUT_WORKERS = (1, 2)
+
 TARGETS: Mapping[str, float] = {
     "consume_vs_baseline": 4.0,
     "produce_vs_baseline": 1.5,
@@ -45,9 +56,17 @@ TARGETS: Mapping[str, float] = {
 _MB = 1024 * 1024
 
 
+_WORKERS = "workers_"
+
+
+def workers_family(workers: int) -> str:
+    """The family of a scale-out sample run by ``workers`` processes."""
+    return f"{_WORKERS}{workers}"
+
+
 @dataclass(frozen=True)
 class Sample:
-    """One timed phase of one repetition, on one schema's topics."""
+    """One timed phase of one repetition, on one schema's topics (or, for SCALE_OUT, one pipeline)."""
 
     schema: str
     phase: str
@@ -210,6 +229,40 @@ class SchemaReport:
 
 
 @dataclass(frozen=True)
+class ScaleOut:
+    """A declared pipeline run by 1 and by more worker processes over the same inputs."""
+
+    pipeline: str
+    partitions: int  # of the input topic
+    figures: Mapping[int, Figure]  # by number of workers
+
+    def ratio(self) -> float | None:
+        """The most workers' median rate over one worker's; None when either is missing."""
+        most, one = self.figures.get(max(self.figures, default=0)), self.figures.get(1)
+        if most is None or one is None or most is one or not one.rate:
+            return None
+        return most.rate / one.rate
+
+    def ratio_key(self) -> str:
+        return f"{workers_family(max(self.figures, default=0))}_vs_{workers_family(1)}"
+
+    def to_json(self) -> dict[str, Any]:
+        ratio = self.ratio()
+        return {
+            "pipeline": self.pipeline,
+            "input_partitions": self.partitions,
+            "msgs_per_s_median": {workers_family(n): round(f.rate, 1) for n, f in self.figures.items()},
+            "msgs_per_s_runs": {
+                workers_family(n): [round(r, 1) for r in f.rates] for n, f in self.figures.items()
+            },
+            "us_per_msg_median": {
+                workers_family(n): round(f.us_per_message, 3) for n, f in self.figures.items()
+            },
+            self.ratio_key(): round(ratio, 3) if ratio is not None else None,
+        }
+
+
+@dataclass(frozen=True)
 class BenchReport:
     count: int
     repeat: int
@@ -217,6 +270,7 @@ class BenchReport:
     machine: Machine
     codec: str  # pipeline.codec.backend(): the codec our phases ran
     schemas: Mapping[str, SchemaReport]
+    scale_out: ScaleOut | None = None
     run_rss_growth_bytes: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -227,6 +281,7 @@ class BenchReport:
             "codec": self.codec,
             "machine": self.machine.to_json(),
             "schemas": {name: schema.to_json() for name, schema in self.schemas.items()},
+            "scale_out": self.scale_out.to_json() if self.scale_out is not None else None,
             "run_rss_growth_mb": round(self.run_rss_growth_bytes / _MB, 1),
             "targets": dict(TARGETS),
         }
@@ -242,18 +297,28 @@ def summarise(
     codec: str,
     run_rss_growth_bytes: int = 0,
     baseline_problems: Mapping[str, str] | None = None,
+    scale_out_partitions: int = 0,
 ) -> BenchReport:
     """Group samples by schema (in the order they first come), then by phase and family (in PHASES x
-    FAMILIES order) into medians."""
+    FAMILIES order) into medians; SCALE_OUT samples into the report's scale-out, by workers."""
     grouped: dict[str, dict[str, list[Sample]]] = {}
+    scaled: dict[str, dict[int, list[Sample]]] = {}
     for sample in samples:
-        by_key = grouped.setdefault(sample.schema, {})
-        by_key.setdefault(f"{sample.phase}_{sample.family}", []).append(sample)
+        if sample.phase == SCALE_OUT:
+            workers = int(sample.family.removeprefix(_WORKERS))
+            scaled.setdefault(sample.schema, {}).setdefault(workers, []).append(sample)
+        else:
+            by_key = grouped.setdefault(sample.schema, {})
+            by_key.setdefault(f"{sample.phase}_{sample.family}", []).append(sample)
     problems = baseline_problems or {}
     schemas = {
         name: SchemaReport(name, _figures(by_key), problems.get(name)) for name, by_key in grouped.items()
     }
-    return BenchReport(count, repeat, batch_size, machine, codec, schemas, run_rss_growth_bytes)
+    scale_out = None
+    for pipeline, by_workers in scaled.items():
+        figures = {n: _figure(SCALE_OUT, workers_family(n), by_workers[n]) for n in sorted(by_workers)}
+        scale_out = ScaleOut(pipeline, scale_out_partitions, figures)
+    return BenchReport(count, repeat, batch_size, machine, codec, schemas, scale_out, run_rss_growth_bytes)
 
 
 def _figures(by_key: Mapping[str, list[Sample]]) -> dict[str, Figure]:
@@ -283,8 +348,8 @@ def _us(value: float | None) -> str:
 
 
 def render_table(report: BenchReport) -> str:
-    """The results as Markdown (what the README shows): the codec, a summary across schemas, then one
-    block per schema (every figure, the breakdown, the targets)."""
+    """The results as Markdown (what the README shows): the codec, a summary across schemas, one block
+    per schema (every figure, the breakdown, the targets), then the scale-out."""
     lines = [
         f"{report.count:,} records per schema, median of {report.repeat} repetitions, batches of "
         f"{report.batch_size}; codec: {report.codec}; {report.machine.describe()}",
@@ -293,6 +358,8 @@ def render_table(report: BenchReport) -> str:
         lines += ["", *_summary(report)]
     for schema in report.schemas.values():
         lines += ["", f"### {schema.schema}", "", *_schema_block(schema, report.batch_size)]
+    if report.scale_out is not None:
+        lines += ["", *_scale_out_block(report.scale_out, report.count)]
     return "\n".join(lines)
 
 
@@ -376,3 +443,25 @@ def _targets_line(schema: SchemaReport) -> str:
             stretch = " (stretch)" if name.endswith("_vs_floor") else ""
             parts.append(f"{name} {_ratio(ratios.get(name))} ≥ {threshold:g}x{stretch}: {verdict}")
     return "targets: " + "; ".join(parts)
+
+
+def _scale_out_block(scale_out: ScaleOut, count: int) -> list[str]:
+    lines = [
+        f"### scale-out: pipeline {scale_out.pipeline}, `pipeline worker --workers N` over {count:,} "
+        f"pre-produced inputs on {scale_out.partitions} partitions",
+        "",
+        "| workers | msgs/s (median) | µs/msg | runs (msgs/s) |",
+        "|---:|---:|---:|---|",
+    ]
+    for workers, figure in scale_out.figures.items():
+        runs = ", ".join(f"{r:,.0f}" for r in figure.rates)
+        lines.append(f"| {workers} | {figure.rate:,.0f} | {figure.us_per_message:.2f} | {runs} |")
+    ratio = scale_out.ratio()
+    if ratio is not None:
+        most = max(scale_out.figures)
+        lines += [
+            "",
+            f"scale-out: {most} workers run at {_ratio(ratio)} the throughput of 1 (each run timed from the "
+            "moment its inputs are committed, once every worker owns partitions, to its last output)",
+        ]
+    return lines

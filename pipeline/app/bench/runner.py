@@ -1,5 +1,5 @@
 """Measuring: the same stream of records of each catalog topic's schema through three families of
-clients, side by side.
+clients, side by side; then a declared pipeline's workers, one against two.
 
 - **floor**: a bare ``Producer`` of pre-encoded bytes, and a bare ``Consumer.consume(num_messages=…)``
   committing each batch -- what the transport allows from Python, with no codec at all;
@@ -14,8 +14,8 @@ see :mod:`pipeline.app.bench.topics`), with the same producer settings (``produc
 settings (``consumer_config``, a fresh group per phase). Floor and baseline let librdkafka store offsets as
 messages are handed over and commit them per batch -- the cheapest correct way; ours commits exactly what
 its handler processed. The floor's consumer also fetches again sooner once its prefetch queue is full (see
-``_FLOOR_CONSUMER``). The codec is also timed alone (no Kafka) for ours and the baseline. Nothing here
-asserts a time.
+``_FLOOR_CONSUMER``). The codec is also timed alone (no Kafka) for ours and the baseline. The scale-out
+phase is :mod:`pipeline.app.bench.scale_out`. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -40,7 +40,17 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from pipeline.app.bench.report import FAMILIES, BenchReport, Machine, Sample, summarise
+from pipeline.app.bench.report import (
+    FAMILIES,
+    SCALE_OUT,
+    SCALE_OUT_WORKERS,
+    BenchReport,
+    Machine,
+    Sample,
+    summarise,
+    workers_family,
+)
+from pipeline.app.bench.scale_out import ScaleOutRun
 from pipeline.app.bench.topics import (
     baseline,
     create_topics,
@@ -76,11 +86,13 @@ from pipeline.kafka.transform import TransformLoop
 from pipeline.kafka.typed import Received, TopicConsumer, TopicProducer
 from pipeline.registry.client import RegistryClient
 from pipeline.registry.serde import SchemaResolver
-from pipeline.schema import Catalog
+from pipeline.schema import Catalog, PipelineSpec
 
-__all__ = ["BenchConfig", "machine", "run_bench"]
+__all__ = ["SCALE_OUT_PIPELINE", "BenchConfig", "machine", "run_bench"]
 
 _IDLE_TIMEOUT = 60.0  # seconds without a message before a consume phase gives up
+
+SCALE_OUT_PIPELINE = "orders-to-activity"
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,7 @@ class BenchConfig:
     partitions: int = 3  # as the catalog's topics
     seed: int = 42
     schemas: tuple[str, ...] = ()  # catalog topics whose schemas run; empty: every topic
+    scale_out: str | None = SCALE_OUT_PIPELINE  # the declared pipeline of the scale-out phase; None: none
     profile_dir: Path | None = None  # one more repetition of our phases under pyinstrument, not timed
 
 
@@ -203,7 +216,7 @@ def run_bench(
     config: BenchConfig,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> BenchReport:
-    """Run every phase ``config.repeat`` times for each schema and summarise.
+    """Run every phase ``config.repeat`` times for each schema, then the scale-out, and summarise.
     Raises PipelineError when a phase does not see all its messages, dead-letters any, or ours and the
     baseline disagree on a record (nothing is timed against a threshold)."""
     memory = _Memory()
@@ -232,6 +245,10 @@ def run_bench(
                 del fx, records, keys  # before the next schema's records are made, not after
     finally:
         delete(admin, registry, [scratch], [])
+    partitions = 0
+    if config.scale_out is not None:
+        spec = catalog.pipeline(config.scale_out)
+        partitions = _scale_out(settings, catalog, spec, config, f"bench-{run_id}", samples, progress)
     return summarise(
         samples,
         count=config.count,
@@ -241,6 +258,7 @@ def run_bench(
         codec=backend(),
         run_rss_growth_bytes=run_growth,
         baseline_problems=problems,
+        scale_out_partitions=partitions,
     )
 
 
@@ -294,6 +312,38 @@ def _bench_schema(
     finally:
         gc.unfreeze()
     return max(0, peak - start)
+
+
+def _scale_out(
+    settings: Settings,
+    catalog: Catalog,
+    spec: PipelineSpec,
+    config: BenchConfig,
+    prefix: str,
+    samples: list[Sample],
+    progress: Callable[[str], None],
+) -> int:
+    """The scale-out phase of ``spec``, once per repetition for each number of workers; returns the
+    partitions of its input topics."""
+    scale_out = ScaleOutRun(
+        settings,
+        catalog,
+        spec,
+        count=config.count,
+        repeat=config.repeat,
+        seed=config.seed,
+        prefix=prefix,
+        progress=progress,
+    )
+    with scale_out as run:
+        for rep in range(1, config.repeat + 1):
+            for workers in SCALE_OUT_WORKERS:
+                plural = "s" if workers > 1 else ""
+                progress(f"repetition {rep}/{config.repeat}: scale-out {spec.name}, {workers} worker{plural}")
+                messages, seconds = run.measure(rep, workers)
+                samples.append(Sample(spec.name, SCALE_OUT, workers_family(workers), messages, seconds))
+                progress(f"  {messages / seconds if seconds else 0:,.0f} msgs/s")
+    return run.partitions
 
 
 def _profile(directory: Path, name: str, measure: Callable[[], tuple[int, float]]) -> Path:

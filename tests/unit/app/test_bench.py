@@ -1,13 +1,24 @@
 """The benchmark's arithmetic and report (pipeline.app.bench.report): medians, ratios, targets and JSON keys,
-per schema. Samples are made up; nothing here measures or asserts a time."""
+per schema and for the scale-out. Samples are made up; nothing here measures or asserts a time."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pipeline.app.bench.report import TARGETS, BenchReport, Machine, Sample, render_table, summarise
+from pipeline.app.bench.report import (
+    SCALE_OUT,
+    TARGETS,
+    BenchReport,
+    Machine,
+    Sample,
+    render_table,
+    summarise,
+    workers_family,
+)
 
 MACHINE = Machine(cpu="Test CPU", cores=2, memory_gib=24.0, system="Linux", python="3.11", date="2026-11-27")
 MB = 1024 * 1024
@@ -52,6 +63,7 @@ def _report(
         codec="native",
         run_rss_growth_bytes=5 * MB,
         baseline_problems=problems,
+        scale_out_partitions=2,
     )
 
 
@@ -120,6 +132,7 @@ def test_json_keys_say_what_they_are_and_the_document_serialises() -> None:
     assert document["run_rss_growth_mb"] == 5.0
     assert document["machine"]["cores"] == 2
     assert document["codec"] == "native"
+    assert document["scale_out"] is None
 
 
 def test_a_missing_family_gives_no_ratio_rather_than_a_division_by_zero() -> None:
@@ -173,3 +186,47 @@ def test_a_schema_the_baseline_cannot_take_says_why_and_has_no_baseline_ratios()
     assert "cannot take this schema (TypeError: no); no baseline figures" in table
     assert "| odd | 6.25 / - / 2.50 | - | 40% |" in table
     assert report.to_json()["schemas"]["odd"]["baseline_problem"] == "TypeError: no"
+
+
+def _scale_out(one: list[float], two: list[float]) -> list[Sample]:
+    return [
+        Sample("orders-to-activity", SCALE_OUT, workers_family(workers), 1000, 1000 / rate)
+        for workers, series in ((1, one), (2, two))
+        for rate in series
+    ]
+
+
+def test_the_scale_out_is_reported_apart_from_the_schemas_with_its_ratio() -> None:
+    report = _report(more=_scale_out([10_000, 12_000, 11_000], [15_000, 16_500, 18_000]))
+    assert list(report.schemas) == ["orders"], "the pipeline is not a schema"
+    assert report.scale_out is not None
+    assert report.scale_out.pipeline == "orders-to-activity"
+    assert report.scale_out.ratio() == pytest.approx(16_500 / 11_000)
+    document = report.to_json()["scale_out"]
+    assert document["msgs_per_s_median"] == {"workers_1": 11_000, "workers_2": 16_500}
+    assert document["msgs_per_s_runs"]["workers_2"] == [15_000, 16_500, 18_000]
+    assert document["workers_2_vs_workers_1"] == 1.5
+    assert document["input_partitions"] == 2
+    table = render_table(report)
+    assert "| 1 | 11,000 | 90.91 | 10,000, 12,000, 11,000 |" in table
+    assert "| 2 | 16,500 | 60.61 | 15,000, 16,500, 18,000 |" in table
+    assert "2 workers run at 1.50x the throughput of 1" in table
+
+
+def test_a_scale_out_with_one_worker_count_only_has_no_ratio() -> None:
+    only = [s for s in _scale_out([10_000], [20_000]) if s.family == workers_family(1)]
+    report = _report(more=only)
+    assert report.scale_out is not None and report.scale_out.ratio() is None
+    assert "run at" not in render_table(report).split("### scale-out")[1]
+
+
+@given(
+    one=st.lists(st.floats(1, 1e7), min_size=1, max_size=5),
+    two=st.lists(st.floats(1, 1e7), min_size=1, max_size=5),
+)
+def test_the_scale_out_ratio_is_the_ratio_of_the_medians(one: list[float], two: list[float]) -> None:
+    report = _report({}, more=_scale_out(one, two))
+    assert report.scale_out is not None
+    medians = [report.scale_out.figures[n].rate for n in (1, 2)]
+    assert report.scale_out.ratio() == pytest.approx(medians[1] / medians[0], rel=1e-6)
+    assert json.dumps(report.to_json())

@@ -51,9 +51,11 @@ def test_an_unknown_schema_is_named_with_the_known_ones(unknown: str, known: str
     assert repr(known) not in message.split(";")[0], "only the unknown one is called unknown"
 
 
-def test_the_parser_keeps_each_schema_option() -> None:
+def test_the_parser_keeps_each_schema_option_and_the_scale_out_switch() -> None:
     args = build_parser().parse_args(["bench", "--schema", "orders,payments", "--schema", "shipments"])
     assert args.schema == [["orders", "payments"], ["shipments"]]
+    assert args.no_scale_out is False
+    assert build_parser().parse_args(["bench", "--no-scale-out"]).no_scale_out is True
     assert build_parser().parse_args(["bench"]).schema is None
 
 
