@@ -55,6 +55,7 @@ check-generated: venv
 run-pipeline: venv
 	$(PIPELINE) run --count $(N)
 
+# Every catalog topic's schema, then the orders-to-activity workers scaled out (`pipeline bench --help`).
 # N and R as for run-pipeline (`make bench N=100000 R=5`); N's default here is 500000, not 10000.
 BENCH_N = $(if $(filter file,$(origin N)),500000,$(N))
 R ?= 3

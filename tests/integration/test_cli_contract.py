@@ -137,7 +137,7 @@ def build_cases(stack: StackHandle, work: Path, hung: str) -> list[Case]:
         ("schemas", "register"): ("schemas", "register", "--dry-run", "--schemas", S),
         ("bootstrap",): ("bootstrap", "--dry-run", "--schemas", S),
         ("compat",): ("compat", order, order, "--level", "BACKWARD", "--schemas", S),
-        ("bench",): ("bench", "--count", "1000", "--batch", "100", "--repeat", "1"),
+        ("bench",): ("bench", "--count", "1000", "--batch", "100", "--repeat", "1", "--schemas", S),
         ("worker",): (
             "worker",
             "orders-to-activity",
@@ -234,6 +234,16 @@ def build_cases(stack: StackHandle, work: Path, hung: str) -> list[Case]:
             live,
             (2,),
             ("no-such-pipeline", "orders-to-activity"),
+        )
+    )
+    cases.append(
+        Case(
+            ("bench",),
+            "unknown schema",
+            ("bench", "--schema", "orders,no-such-topic", "--schemas", str(schemas)),
+            live,
+            (2,),
+            ("no-such-topic", "customer-activity"),
         )
     )
     cases.append(
