@@ -90,7 +90,15 @@ def test_resolution_matches_java(java_avro: JavaAvro, data: st.DataObject, case:
             writer_references=case.reference_texts,
             reader_references=evolution.reference_texts,
         )
-    except OracleError:
+    except OracleError as refusal:
+        if "Collection claims" in str(refusal):
+            # Java's collection-size guard (AVRO-4241) counts the reader's element size even when the
+            # writer's is smaller, so it refuses valid data under resolution; Java reads it as written.
+            event("read: Java's collection guard over-estimates")
+            java_avro.decode(case.root_text, written, writer_references=case.reference_texts)
+            if compatible:
+                Decoder(writer, reader).decode(written)
+            return
         event("read: both refuse")
         with pytest.raises(SchemaViolationError):
             Decoder(writer, reader).decode(written)
