@@ -323,6 +323,35 @@ out:
     return result;
 }
 
+/* A decimal of up to 8 bytes: Decimal("<unscaled>E-<scale>"), which is what
+ * Decimal(unscaled).scaleb(-scale) gives (the same digits and exponent); longer ones go to ``convert``. */
+static PyObject *decode_decimal(Program *prog, const Node *node, const Src *s, Py_ssize_t *pos, int depth)
+{
+    PyObject *raw = decode_node(prog, node->children[0], s, pos, depth);
+    if (raw == NULL || raw == DELEGATE)
+        return raw;
+    Py_ssize_t len = PyBytes_Check(raw) ? PyBytes_GET_SIZE(raw) : -1;
+    PyObject *v;
+    if (len >= 0 && len <= 8) {
+        const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(raw);
+        uint64_t u = (len && (b[0] & 0x80)) ? UINT64_MAX : 0;
+        for (Py_ssize_t i = 0; i < len; i++)
+            u = (u << 8) | b[i];
+        PyObject *text = PyUnicode_FromFormat("%lldE-%zd", (long long)(int64_t)u, node->size);
+        v = text == NULL ? NULL : PyObject_CallOneArg(node->cls, text);
+        Py_XDECREF(text);
+    }
+    else {
+        v = PyObject_CallOneArg(node->convert, raw);
+    }
+    Py_DECREF(raw);
+    if (v == NULL) {
+        PyErr_Clear();
+        return DELEGATE;
+    }
+    return v;
+}
+
 static PyObject *decode_node(Program *prog, int index, const Src *s, Py_ssize_t *pos, int depth)
 {
     const Node *node = &prog->nodes[index];
@@ -409,7 +438,7 @@ static PyObject *decode_node(Program *prog, int index, const Src *s, Py_ssize_t 
     case K_UUID:
         return decode_uuid(s, pos);
     case K_DECIMAL:
-        break;
+        return decode_decimal(prog, node, s, pos, depth);
     }
     PyErr_SetString(PyExc_SystemError, "unknown node kind");
     return NULL;
@@ -796,6 +825,14 @@ static int encode_node(Program *prog, int index, PyObject *v, Out *o, int depth)
     case K_ENUM: {
         if (node->cls == NULL && !PyUnicode_CheckExact(v))
             return DELEGATED;
+        if (node->cls != NULL && PyDict_GET_SIZE(node->table) <= 32) {
+            /* A member of the generated enum: found by identity, without Enum's Python __hash__. */
+            Py_ssize_t at = 0;
+            PyObject *key, *index;
+            while (PyDict_Next(node->table, &at, &key, &index))
+                if (key == v)
+                    return write_long(o, PyLong_AsLongLong(index));
+        }
         PyObject *found = PyDict_GetItemWithError(node->table, v);
         if (found == NULL) {
             PyErr_Clear();
@@ -1002,7 +1039,8 @@ static PyObject *program_new(PyTypeObject *type, PyObject *args, PyObject *Py_UN
             goto fail;
         }
         if (node->kind < K_NULL || node->kind > K_UUID || node->size < 0
-            || (node->kind == K_DECIMAL && (!encoder || node->local < 1 || node->local > 18 || node->size > node->local))
+            || (node->kind == K_DECIMAL && encoder && (node->local < 1 || node->local > 18 || node->size > node->local))
+            || (node->kind == K_DECIMAL && !encoder && (node->n != 1 || node->cls == NULL || node->convert == NULL))
             || (node->kind == K_ENUM && (node->table == NULL || (encoder ? !PyDict_Check(node->table) : !PyTuple_Check(node->table))))
             || (node->kind == K_LOGICAL && !encoder && node->convert == NULL)
             || ((node->kind == K_ARRAY || node->kind == K_MAP || node->kind == K_LOGICAL) && node->n != 1)

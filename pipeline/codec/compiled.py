@@ -62,7 +62,14 @@ from pipeline.errors import (
     UnrepresentableValueError,
 )
 
-__all__ = ["DecodeFunction", "EncodeFunction", "compile_decoder", "compile_encoder", "default_bytes"]
+__all__ = [
+    "DecodeFunction",
+    "EncodeFunction",
+    "compile_decoder",
+    "compile_encoder",
+    "default_bytes",
+    "reader_branch",
+]
 
 DecodeFunction = Callable[[bytes, int], tuple[Any, int]]
 """``decode(data, pos) -> (value, end)``: one value read from ``data`` starting at ``pos``."""
@@ -1018,6 +1025,12 @@ def _message(prefix: str, expression: str, suffix: str) -> str:
 
 def _fresh_default(schema: Schema, default: Any, model: TypedModel | None) -> Callable[[], Any]:
     return lambda: default_value(schema, default, model)
+
+
+def reader_branch(union: Union, writer: Schema) -> int | None:
+    """The branch of a reader's ``union`` that a non-union ``writer`` type is read as (Java's
+    ``bestBranch``), or None when none is."""
+    return _Decoder(_Source(), None).best_branch(union, writer)
 
 
 def compile_decoder(

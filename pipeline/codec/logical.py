@@ -221,7 +221,7 @@ def _date_reader(_logical: Logical) -> Callable[[Any], Any]:
             return dt.date.fromordinal(days + _EPOCH_ORDINAL)
         except (ValueError, OverflowError) as exc:
             raise UnrepresentableValueError(
-                f"date {days} days from 1970-01-01 is outside years 1 to 9999"
+                f"date {days} days from 1970-01-01 is outside the years 1 to 9999"
             ) from exc
 
     return read

@@ -30,6 +30,7 @@ from pipeline.codec.compiled import (
     compile_decoder,
     compile_encoder,
     default_bytes,
+    reader_branch,
 )
 from pipeline.codec.typed import TypedModel, attribute_names
 from pipeline.codec.values import MAX_DEPTH, converted
@@ -105,11 +106,18 @@ def native_encoder(schema: Schema, model: TypedModel | None = None) -> EncodeFun
 def native_decoder(writer: Schema, reader: Schema, model: TypedModel | None = None) -> DecodeFunction | None:
     """The native decoder of data written with ``writer`` read as ``reader``, or None when the native
     codec does not run or the two differ (schema resolution stays with the compiled codec)."""
-    if not available() or not same_schema(writer, reader):
+    if not available():
+        return None
+    read_as = reader
+    if isinstance(reader, Union) and not isinstance(writer, Union):
+        # One of a topic's several types: the writer's type is read as the branch Java resolves it to.
+        index = reader_branch(reader, writer)
+        read_as = reader.branches[index] if index is not None else reader
+    if not same_schema(writer, read_as):
         return None
     plan = _Plan(model, encoder=False)
-    root = plan.node(reader)
-    fallback = _root_fallback(reader, lambda: compile_decoder(reader, reader, model))
+    root = plan.node(read_as)
+    fallback = _root_fallback(reader, lambda: compile_decoder(writer, reader, model))
     return _native.Program(plan.nodes, root, False, fallback)
 
 
@@ -233,6 +241,9 @@ class _Plan:
             assert isinstance(schema, Primitive)
             underlying = self.add(_PRIMITIVES[schema.type])
         convert = logical_types.READERS[logical.name](logical)
+        if logical.name == "decimal":
+            cls = decimal.Decimal
+            return self.add(_DECIMAL, size=logical.scale, children=(underlying,), cls=cls, convert=convert)
         return self.add(_LOGICAL, children=(underlying,), convert=convert)
 
     def enum(self, schema: Enum) -> int:

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.avro import Schema, SchemaInput, Union, describe, parse_schema
+from pipeline.avro import Record, Schema, SchemaInput, Union, describe, parse_schema
 from pipeline.codec import Decoder, Encoder, TypedModel, wire
 from pipeline.codec.values import choose_branch
 from pipeline.errors import (
@@ -145,10 +145,21 @@ class OneOfEncoder:
         self._choice = Union(tuple(encoder.schema for encoder in self.encoders))
         self._model = model
         self.subject = self.encoders[0].subject
+        # Among records, the choice for a generated class depends on its type alone: remember it.
+        self._by_type: dict[type, AvroEncoder] = {}
+        self._cacheable = all(isinstance(encoder.schema, Record) for encoder in self.encoders)
 
     def encoder_for(self, value: Any) -> AvroEncoder | None:
+        kind = type(value)
+        known = self._by_type.get(kind)
+        if known is not None:
+            return known
         index = choose_branch(self._choice, value, self._model)
-        return None if index is None else self.encoders[index]
+        if index is None:
+            return None
+        if self._cacheable and kind is not dict and kind is not tuple:
+            self._by_type[kind] = self.encoders[index]
+        return self.encoders[index]
 
     def encode(self, value: Any) -> bytes:
         encoder = self.encoder_for(value)

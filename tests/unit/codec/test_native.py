@@ -11,10 +11,10 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline.avro import parse_schema
+from pipeline.avro import Record, parse_schema
 from pipeline.codec import backend, native
 from pipeline.codec.compiled import compile_decoder, compile_encoder
 from tests.generative.schemas import SchemaCase, full_name, schema_cases
@@ -90,6 +90,26 @@ def test_damaged_bodies_get_the_compiled_codecs_answer(
     damaged = bytes(body)
     reader = native.native_decoder(schema, schema, model)
     assert outcome(reader, damaged, 2) == outcome(compile_decoder(schema, schema, model), damaged, 2)
+
+
+@SETTINGS
+@given(st.data(), schema_cases(), st.booleans(), st.booleans())
+def test_one_of_several_types_is_read_natively_with_the_compiled_codecs_answers(
+    data: st.DataObject, case: SchemaCase, typed: bool, damaged: bool
+) -> None:
+    """A topic with several types reads each writer's record as the branch of their union Java picks."""
+    writer = parse_case(case)
+    assume(isinstance(writer, Record))
+    other = {"type": "record", "name": "zz_other.Other", "fields": [{"name": "o", "type": "long"}]}
+    branches = [other, case.root] if data.draw(st.booleans()) else [case.root, other]
+    reader = parse_schema(branches, named_types={full_name(ref): ref for ref in case.references})
+    model = build_model(reader) if typed else None
+    body = bytearray(encoded(compile_encoder(writer, model), data.draw(values(writer, model))))
+    if damaged:
+        body[data.draw(st.integers(2, len(body))) :] = data.draw(st.binary(max_size=8))
+    ours = native.native_decoder(writer, reader, model)
+    assert ours is not None, "read natively"
+    assert outcome(ours, bytes(body), 2) == outcome(compile_decoder(writer, reader, model), bytes(body), 2)
 
 
 _ODD = st.one_of(

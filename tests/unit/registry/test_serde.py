@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import uuid
 from typing import Any
 
 import fastavro
@@ -16,7 +18,7 @@ from pipeline.errors import (
     UnknownSchemaError,
     WireFormatError,
 )
-from pipeline.registry.serde import AvroDecoder, AvroEncoder, SchemaResolver, parse
+from pipeline.registry.serde import AvroDecoder, AvroEncoder, OneOfEncoder, SchemaResolver, parse
 
 pytestmark = pytest.mark.usefixtures("each_codec")  # the same answers from every codec path
 
@@ -106,3 +108,27 @@ def test_invalid_records_name_the_field(datum: dict[str, Any], field_path: str) 
     with pytest.raises(InvalidRecordError, match=f"subject users-value: {field_path}: ") as info:
         AvroEncoder(parse(V1), 1, "users-value").encode(datum)
     assert info.value.field_path == field_path
+
+
+def test_one_of_several_types_writes_each_value_under_its_own_type() -> None:
+    """Whatever was sent before, a value goes to its own type's encoder, and a value of none of the
+    topic's types is refused."""
+    from pipeline.generated.shipments import BINDING, ShipmentDelivered, ShipmentDispatched
+
+    encoders = [
+        AvroEncoder(value.parsed(), 10 + i, value.subject, BINDING.classes)
+        for i, value in enumerate(BINDING.values)
+    ]
+    one_of = OneOfEncoder(encoders, BINDING.classes)
+    delivered = ShipmentDelivered(signed_by=None, delivered_at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+    dispatched = ShipmentDispatched(
+        tracking_number="t-1",
+        expected_on=dt.date(2026, 1, 3),
+        dispatched_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    for value, schema_id in [(delivered, 12), (dispatched, 11), (delivered, 12), (dispatched, 11)]:
+        assert wire.unframe(one_of.encode(value))[0] == schema_id
+    with pytest.raises(InvalidRecordError, match="none of this topic's types"):
+        one_of.encode(
+            BINDING.classes["com.example.shipments.ShipmentKey"](shipment_id=uuid.uuid4(), carrier="x")
+        )
