@@ -46,8 +46,8 @@ schema."""
 SCALE_OUT_WORKERS = (1, 2)
 
 TARGETS: Mapping[str, float] = {
-    "consume_vs_baseline": 4.0,
-    "produce_vs_baseline": 1.5,
+    "consume_vs_baseline": 6.0,
+    "produce_vs_baseline": 2.5,
     "rss_growth_mb": 50.0,
     "consume_vs_floor": 0.5,  # stretch goal
     "produce_vs_floor": 0.5,  # stretch goal
