@@ -58,13 +58,14 @@ class Encoder:
         self.schema = schema
         self.model = model
         self.label = label
-        self._encode = native.native_encoder(schema, model) or compile_encoder(schema, model)
+        #: ``encode(value, buf)``, raising anything on a value it does not take (``write`` explains it).
+        self.encode_function = native.native_encoder(schema, model) or compile_encoder(schema, model)
 
     def write(self, value: Any, buf: bytearray) -> None:
         """Append ``value``'s Avro binary to ``buf``; raises InvalidRecordError naming the offending
         field (``buf`` may then hold part of the value: callers pass a buffer of their own)."""
         try:
-            self._encode(value, buf)
+            self.encode_function(value, buf)
         except Exception as exc:
             raise self.refusal(value, exc) from None
 

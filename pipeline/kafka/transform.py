@@ -31,7 +31,7 @@ from pipeline.dlq.envelope import record_to_json
 from pipeline.dlq.publisher import DeadLetterPublisher
 from pipeline.errors import InvalidRecordError, PipelineError, SchemaViolationError
 from pipeline.kafka.binding import TopicBinding, key_codec, registry_client, value_decoder, value_encoder
-from pipeline.kafka.producer import ReliableProducer
+from pipeline.kafka.producer import ONLY_ERROR_REPORTS, ReliableProducer
 from pipeline.kafka.typed import Received
 from pipeline.registry.serde import SchemaResolver
 from pipeline.retry import RetryPolicy
@@ -99,7 +99,7 @@ class TransformLoop:
             producer_conf["transaction.timeout.ms"] = 60000
             # librdkafka: a message may not outlive the transaction it belongs to.
             producer_conf["delivery.timeout.ms"] = min(int(producer_conf["delivery.timeout.ms"]), 60000)
-        self._raw_producer = Producer(producer_conf)
+        self._raw_producer = Producer({**producer_conf, **ONLY_ERROR_REPORTS})
         self.producer = ReliableProducer(producer_conf, producer=self._raw_producer)
         app = f"pipeline worker {name}"
         self._input_dlq = DeadLetterPublisher(

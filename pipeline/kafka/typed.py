@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_BARE = message_overhead(None)  # a message without headers
 
 
 class KeyCodec(Protocol):
@@ -161,7 +162,11 @@ class TopicProducer(Generic[T]):
             payload = None if value is None else self._encoder.encode(value)
         except InvalidRecordError as exc:
             return self._reject(value, key_bytes, exc)
-        size = len(payload or b"") + len(key_bytes or b"") + message_overhead(headers)
+        size = (
+            len(payload or b"")
+            + len(key_bytes or b"")
+            + (_BARE if headers is None else message_overhead(headers))
+        )
         if size > self.producer.max_message_bytes:
             limit = self.producer.max_message_bytes
             error = UnsendableRecordError(

@@ -45,8 +45,11 @@ class NullProducer:
     def __init__(self) -> None:
         self.sent: list[bytes | None] = []
 
-    def produce(self, topic: str, value: bytes | None, **kwargs: Any) -> None:
+    def produce(self, topic: str, value: bytes | None, key: bytes | None = None, **kwargs: Any) -> None:
         self.sent.append(value)
+
+    def __len__(self) -> int:
+        return 0  # nothing outstanding
 
     def poll(self, timeout: float = 0) -> int:
         return 0
