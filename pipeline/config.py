@@ -137,7 +137,7 @@ class ConsumerTuning:
     group_protocol: str = "classic"
     session_timeout_ms: int = 45000
     max_poll_interval_ms: int = 300000
-    queued_min_messages: int = 20000
+    queued_min_messages: int = 5000  # per partition: ~15 ms of our consumer, and < 50 MB of prefetch
     fetch_queue_backoff_ms: int = 50
     fetch_wait_max_ms: int = 100
     fetch_min_bytes: int = 1

@@ -224,9 +224,10 @@ class ConsumerLoop(Generic[T]):
         self.stats.batches += 1
         self.stats.consumed += len(batch)
         decoded: list[tuple[Message, T]] = []
+        decode, keep = self._decode, decoded.append
         for msg in batch:
             try:
-                decoded.append((msg, self._decode(msg)))
+                keep((msg, decode(msg)))
             except SchemaViolationError as exc:
                 exc.topic, exc.partition, exc.offset = msg.topic(), msg.partition(), msg.offset()
                 self._dead_letter(msg, "deserialize", exc, attempts=1)
@@ -316,16 +317,13 @@ class ConsumerLoop(Generic[T]):
             self._pending[key] = max(self._pending.get(key, 0), int(msg.offset() or 0) + 1)
 
     def _mark_all_done(self, messages: Iterable[Message]) -> None:
-        """``_mark_done`` for a whole handled batch, with one mark per partition instead of per message."""
-        highest: dict[tuple[str, int], int] = {}
-        for msg in messages:
-            key = (msg.topic() or "", msg.partition() or 0)
-            offset = msg.offset() or 0
-            if offset >= highest.get(key, -1):
-                highest[key] = offset
-        for key, offset in highest.items():
+        """``_mark_done`` for a whole handled batch, with one mark per partition instead of per message.
+        A partition's messages come out of librdkafka in offset order, so its last one is its highest."""
+        last = {(msg.topic(), msg.partition()): msg for msg in messages}
+        for (topic, partition), msg in last.items():
+            key = (topic or "", partition or 0)
             if key not in self._revoked:
-                self._pending[key] = max(self._pending.get(key, 0), offset + 1)
+                self._pending[key] = max(self._pending.get(key, 0), (msg.offset() or 0) + 1)
 
     def _commit(self, only: Iterable[tuple[str, int]] | None = None, *, keep_refused: bool = False) -> bool:
         """Commit the processed offsets (of ``only``'s partitions, else all). Returns False when a

@@ -233,6 +233,8 @@ class TopicConsumer(Generic[T]):
         self.topic = topic
         self._decoder = decoder
         self._keys = key_codec or StringKeyCodec()
+        self._decode_value = decoder.decode
+        self._string_keys = type(self._keys) is StringKeyCodec
         self._loop_args: dict[str, Any] = {
             "config": config,
             "dlq": dlq,
@@ -244,8 +246,17 @@ class TopicConsumer(Generic[T]):
 
     def decode(self, msg: Message) -> Received[T]:
         raw = msg.value()
-        value = None if raw is None else self._decoder.decode(raw)
-        return Received(value, self._keys.decode(msg.key()), self.topic, msg)
+        value = None if raw is None else self._decode_value(raw)
+        data = msg.key()
+        key: Any
+        if not self._string_keys or data is None:
+            key = self._keys.decode(data)
+        else:  # StringKeyCodec.decode written out: once per message
+            try:
+                key = data.decode("utf-8")
+            except UnicodeDecodeError:
+                key = self._keys.decode(data)  # raises KeyDecodeError, naming the problem
+        return Received(value, key, self.topic, msg)
 
     def run(
         self,
