@@ -13,8 +13,7 @@ them. Every family writes to and reads from its own fresh topic (deleted afterwa
 see :mod:`pipeline.app.bench.topics`), with the same producer settings (``producer_config``) and consumer
 settings (``consumer_config``, a fresh group per phase). Floor and baseline let librdkafka store offsets as
 messages are handed over and commit them per batch -- the cheapest correct way; ours commits exactly what
-its handler processed. The floor's consumer also fetches again sooner once its prefetch queue is full (see
-``_FLOOR_CONSUMER``). The codec is also timed alone (no Kafka) for ours and the baseline. The scale-out
+its handler processed. The codec is also timed alone (no Kafka) for ours and the baseline. The scale-out
 phase is :mod:`pipeline.app.bench.scale_out`. Nothing here asserts a time.
 """
 
@@ -591,20 +590,9 @@ class _Clock:
         return handled - self.skipped, self.end - self.begin
 
 
-# librdkafka waits fetch.queue.backoff.ms (default 1000) before fetching again once its prefetch queue is
-# full (queued.min.messages, 100 000 per partition). A consumer that drains the queue faster than that
-# then idles: it held the bare consumer to ~225 000 msgs/s here, and ~1 000 000 with 100 ms. The floor is
-# the transport's limit, so it gets 100 ms; our consumer and the baseline (both under 150 000 msgs/s) do
-# not drain the queue within a second and gained nothing from it, only a larger prefetch (RSS).
-_FLOOR_CONSUMER = {"enable.auto.offset.store": True, "fetch.queue.backoff.ms": 100}
-
-
-# librdkafka waits fetch.queue.backoff.ms (default 1000) before fetching again once its prefetch queue is
-# full (queued.min.messages, 100 000 per partition). A consumer that drains the queue faster than that
-# then idles: it held the bare consumer to ~225 000 msgs/s here, and ~1 000 000 with 100 ms. The floor is
-# the transport's limit, so it gets 100 ms; our consumer and the baseline (both under 150 000 msgs/s) do
-# not drain the queue within a second and gained nothing from it, only a larger prefetch (RSS).
-_FLOOR_CONSUMER = {"enable.auto.offset.store": True, "fetch.queue.backoff.ms": 100}
+# Offsets stored by librdkafka as messages are handed over, then committed per batch. Every family shares
+# the consumer settings otherwise, the prefetch (queued.min.messages, fetch.queue.backoff.ms) included.
+_FLOOR_CONSUMER = {"enable.auto.offset.store": True}
 
 
 def _consume_floor(fx: _Fixture, topic: str, group: str) -> tuple[int, float]:
