@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import sys
 import tempfile
 import threading
@@ -28,9 +29,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from pipeline.app.handlers import load_handler
@@ -57,7 +58,10 @@ __all__ = [
     "group_lag",
     "load_generated",
     "run_pipeline",
+    "stop_when_read",
 ]
+
+log = logging.getLogger(__name__)
 
 RUN_HEADER = "pipeline.app.run"
 
@@ -359,6 +363,32 @@ def run_pipeline(
     return summary
 
 
+class _Stoppable(Protocol):
+    @property
+    def stopping(self) -> bool: ...
+    def stop(self) -> None: ...
+
+
+def stop_when_read(
+    loop: _Stoppable, lag: Callable[[], int], producers_done: list[threading.Event], pause: float = 0.5
+) -> None:
+    """Stop ``loop`` once every producer is done and ``lag()`` is 0. A lag that cannot be asked (the
+    broker busy, the group rebalancing after a member died) is asked again: were this watcher to die,
+    the loop would never stop and the run would hang."""
+    for done in producers_done:
+        done.wait()
+    while not loop.stopping:
+        try:
+            caught_up = lag() == 0
+        except KafkaException as exc:
+            log.info("the transform's lag could not be read (%s); asking again", exc)
+            caught_up = False
+        if caught_up:
+            loop.stop()
+            return
+        time.sleep(pause)
+
+
 class _TransformStage:
     """A declared pipeline, run beside the producers until they are done and its group has read its
     input to the end."""
@@ -378,16 +408,10 @@ class _TransformStage:
         self.settings = settings
 
     def run(self, producers_done: list[threading.Event], errors: list[BaseException]) -> None:
-        def watch() -> None:
-            for done in producers_done:
-                done.wait()
-            while not self.loop.stopping:
-                if group_lag(self.settings, self.spec.group, self.spec.input) == 0:
-                    self.loop.stop()
-                    return
-                time.sleep(0.5)
+        def lag() -> int:
+            return group_lag(self.settings, self.spec.group, self.spec.input)
 
-        threading.Thread(target=watch, daemon=True).start()
+        threading.Thread(target=stop_when_read, args=(self.loop, lag, producers_done), daemon=True).start()
         try:
             self.loop.run()
         except BaseException as exc:
